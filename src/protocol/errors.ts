@@ -89,6 +89,7 @@ export const ERROR_CODES = {
   ALTO_ERR_RATE_LIMITED: [429, 'Too many requests; retry in %s seconds'],
   ALTO_ERR_OVERLOADED: [503, 'Server overloaded; retry in %s seconds'],
   ALTO_ERR_TIMEOUT: [408, 'Request took too long to arrive'],
+  ALTO_ERR_BAD_REQUEST: [400, '%s'],
   ALTO_ERR_CONFIG: [undefined, '%s'],
   ALTO_ERR_USAGE: [undefined, '%s'],
   ALTO_ERR_INTERNAL: [500, 'Internal server error'],

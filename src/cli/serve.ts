@@ -1,0 +1,89 @@
+/**
+ * @module cli/serve
+ * `alto serve`: load, check, listen, print one `ALTO server listening on <URL>` line; reload the
+ * network on SIGHUP; shut down gracefully on SIGTERM/SIGINT.
+ */
+import { Option, type Command } from 'commander'
+import { loadNetwork, type LoadOptions } from '../provisioning/load.ts'
+import { createAltoServer } from '../server/app.ts'
+import type { ServerOptions } from '../server/options.ts'
+import { collect, LOG_LEVELS, parsePort } from './options.ts'
+
+interface ServeFlags {
+  config?: string
+  networkMap?: string[]
+  costMap?: string[]
+  host?: string
+  port?: number
+  publicUrl?: string
+  logLevel?: ServerOptions['logLevel']
+  adminPort?: number
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('Run an ALTO server. With no options it serves the embedded default network on http://127.0.0.1:8181/.')
+    .option('-c, --config <file>', 'YAML config file (see docs/config.md); `alto init` writes one')
+    .option('--network-map <file>', 'RFC 7285 network map JSON body; repeat for several maps', collect)
+    .option('--cost-map <file>', 'RFC 7285 cost map JSON body (numerical); repeat for several', collect)
+    .option('--host <address>', 'listen address (default 127.0.0.1, or the config file\'s)')
+    .option('-p, --port <port>', 'listen port, 0 for any free port (default 8181)', parsePort)
+    .option('--public-url <url>', 'base URL of the URIs in the IRD (default: from the request Host header)')
+    .addOption(new Option('--log-level <level>', 'log level of the JSON logs on stderr').choices(LOG_LEVELS))
+    .option('--admin-port <port>', 'serve Prometheus metrics on 127.0.0.1:<port>/metrics', parsePort)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  alto serve                                   # the embedded default network
+  alto serve --port 0                          # any free port; the URL is printed
+  alto serve --network-map map.json --cost-map cost.json
+  alto serve --config alto.yaml                # everything: TLS, users, access, limits, maps
+
+Signals: SIGHUP reloads the network from the same files (a bad file keeps the old network);
+SIGTERM and SIGINT finish in-flight requests and exit.`,
+    )
+    .action(async (flags: ServeFlags) => serve(flags))
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const loadOptions: LoadOptions = {}
+  if (flags.config) loadOptions.config = flags.config
+  if (flags.networkMap) loadOptions.networkMaps = flags.networkMap
+  if (flags.costMap) loadOptions.costMaps = flags.costMap
+  const loaded = loadNetwork(loadOptions)
+
+  const options: ServerOptions = { ...loaded.config.server }
+  if (flags.host !== undefined) options.host = flags.host
+  if (flags.port !== undefined) options.port = flags.port
+  if (flags.publicUrl !== undefined) options.publicUrl = flags.publicUrl
+  if (flags.logLevel !== undefined) options.logLevel = flags.logLevel
+  if (flags.adminPort !== undefined) options.admin = { host: '127.0.0.1', port: flags.adminPort }
+
+  const server = createAltoServer(loaded.snapshot, options)
+  const url = await server.listen()
+  process.stdout.write(`ALTO server listening on ${url}\n`)
+  server.logger.info({ url, admin: server.adminUrl, source: loaded.source }, 'ready')
+
+  await new Promise<void>((resolve) => {
+    const reload = () => {
+      try {
+        server.setSnapshot(loadNetwork(loadOptions).snapshot)
+      } catch (error) {
+        server.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reload failed; still serving the previous network')
+      }
+    }
+    const stop = (signal: string) => {
+      process.off('SIGHUP', reload)
+      server.logger.info({ signal }, 'shutting down')
+      server.close().then(resolve, (error: unknown) => {
+        server.logger.error({ error: String(error) }, 'error while closing')
+        resolve()
+      })
+    }
+    process.on('SIGHUP', reload)
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
+}

@@ -1,0 +1,134 @@
+/**
+ * @module cost/cost-map
+ * A cost map (RFC 7285 §11.2.3) held as a dense n×n Float64Array over the PIDs of its network
+ * map, NaN where the operator gives no cost. Dense storage makes filters and endpoint lookups
+ * index arithmetic; 2,000 PIDs take 32 MB.
+ */
+import type { CostMapData, CostType } from '../protocol/types.ts'
+import { satisfiesAll, type Constraint } from './constraints.ts'
+import { denseRanks } from './ordinal.ts'
+
+/** What a cost map needs of its network map: the PID names and their indexes. */
+export interface PidSpace {
+  readonly pids: readonly string[]
+  pidIndex(pid: string): number
+}
+
+/** Thrown by {@link CostMap.fromData}: `src`/`dst` locate the offending entry. */
+export class CostMapError extends Error {
+  readonly src: string | undefined
+  readonly dst: string | undefined
+  constructor(message: string, src?: string, dst?: string) {
+    super(message)
+    this.name = 'CostMapError'
+    this.src = src
+    this.dst = dst
+  }
+}
+
+export interface CostMapFillOptions {
+  /** Cost of a PID to itself when the data does not give it. */
+  intraPid?: number
+  /** Cost of every other pair the data does not give. */
+  default?: number
+}
+
+export class CostMap {
+  readonly space: PidSpace
+  readonly costType: CostType
+  /** Row-major: values[src * n + dst]; NaN = no cost. */
+  readonly values: Float64Array
+
+  private constructor(space: PidSpace, costType: CostType, values: Float64Array) {
+    this.space = space
+    this.costType = costType
+    this.values = values
+  }
+
+  /**
+   * Validate and build. Every PID must be in the network map and every cost a finite,
+   * non-negative number (RFC 7285 §6.1.2.1 numerical costs; negative ones mean nothing to a client).
+   */
+  static fromData(space: PidSpace, costType: CostType, data: CostMapData, fill: CostMapFillOptions = {}): CostMap {
+    const n = space.pids.length
+    const values = new Float64Array(n * n).fill(Number.NaN)
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      throw new CostMapError('costs must be an object of source PIDs')
+    }
+    for (const [src, row] of Object.entries(data)) {
+      const s = space.pidIndex(src)
+      if (s < 0) throw new CostMapError(`source PID ${src} is not in the network map`, src)
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+        throw new CostMapError(`costs of ${src} must be an object of destination PIDs`, src)
+      }
+      for (const [dst, cost] of Object.entries(row)) {
+        const d = space.pidIndex(dst)
+        if (d < 0) throw new CostMapError(`destination PID ${dst} is not in the network map`, src, dst)
+        if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
+          throw new CostMapError(`cost ${src} -> ${dst} must be a finite number >= 0, not ${JSON.stringify(cost)}`, src, dst)
+        }
+        values[s * n + d] = cost
+      }
+    }
+    for (const [name, fillValue] of [['intra-pid', fill.intraPid], ['default', fill.default]] as const) {
+      if (fillValue !== undefined && (!Number.isFinite(fillValue) || fillValue < 0)) {
+        throw new CostMapError(`${name} must be a finite number >= 0`)
+      }
+    }
+    for (let s = 0; s < n; s++) {
+      for (let d = 0; d < n; d++) {
+        const i = s * n + d
+        if (!Number.isNaN(values[i]!)) continue
+        if (s === d && fill.intraPid !== undefined) values[i] = fill.intraPid
+        else if (fill.default !== undefined) values[i] = fill.default
+      }
+    }
+    return new CostMap(space, costType, values)
+  }
+
+  get size(): number {
+    return this.space.pids.length
+  }
+
+  /** Cost between two PID indexes, NaN when there is none. */
+  cost(src: number, dst: number): number {
+    return this.values[src * this.space.pids.length + dst]!
+  }
+
+  /** The ordinal variant of this map: every cost replaced by its dense rank over the whole map. */
+  toOrdinal(): CostMap {
+    const type: CostType = { ...this.costType, 'cost-mode': 'ordinal' }
+    return new CostMap(this.space, type, denseRanks(this.values))
+  }
+
+  /** The RFC 7285 `cost-map` member: PIDs in network-map order, pairs without cost left out. */
+  toData(): CostMapData {
+    return this.filterData(null, null, [])
+  }
+
+  /**
+   * The `cost-map` member restricted to source and destination PID indexes (null = all) and to
+   * costs satisfying every constraint (RFC 7285 §11.3.2). A source with no remaining pair is left out.
+   */
+  filterData(srcs: readonly number[] | null, dsts: readonly number[] | null, constraints: readonly Constraint[]): CostMapData {
+    const n = this.space.pids.length
+    const pids = this.space.pids
+    const out: CostMapData = {}
+    const srcList = srcs ?? allIndexes(n)
+    const dstList = dsts ?? allIndexes(n)
+    for (const s of srcList) {
+      let row: Record<string, number> | undefined
+      for (const d of dstList) {
+        const cost = this.values[s * n + d]!
+        if (Number.isNaN(cost) || !satisfiesAll(cost, constraints)) continue
+        row ??= out[pids[s]!] = {}
+        row[pids[d]!] = cost
+      }
+    }
+    return out
+  }
+}
+
+function allIndexes(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i)
+}

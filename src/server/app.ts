@@ -1,0 +1,241 @@
+/**
+ * @module server/app
+ * The ALTO server: a fastify instance serving one {@link Snapshot} at a time. Hooks run in
+ * lifecycle order: onRequest (overload, access control, rate limit, negotiation), preParsing
+ * (authentication, before any body byte is read), then one handler that dispatches on the
+ * resource kind. `setSnapshot` swaps in a new snapshot atomically.
+ */
+import { randomUUID } from 'node:crypto'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import rateLimit from '@fastify/rate-limit'
+import { pino, type Logger } from 'pino'
+import { createAltoError } from '../protocol/errors.ts'
+import { parseJsonBody } from '../protocol/validate.ts'
+import type { Snapshot } from '../provisioning/snapshot.ts'
+import { HttpError, sendError } from './error-handler.ts'
+import { ServerMetrics, startAdminServer } from './metrics.ts'
+import { negotiate } from './negotiation.ts'
+import { OverloadGuard } from './overload.ts'
+import { GZIP_THRESHOLD, type PreparedBody } from './prepared-body.ts'
+import { ResourceTable, type Resource } from './resources.ts'
+import { filteredCostMap } from './routes/cost-map.ts'
+import { endpointCosts } from './routes/endpoint-cost.ts'
+import { endpointProperties } from './routes/endpoint-prop.ts'
+import { filteredNetworkMap } from './routes/network-map.ts'
+import { AccessList, BasicAuth, clientAddress } from './security.ts'
+import { DEFAULTS, resolveLimits, type ServerOptions } from './options.ts'
+
+const gzipAsync = promisify(gzip)
+
+export interface AltoServer {
+  readonly app: FastifyInstance
+  readonly metrics: ServerMetrics
+  readonly logger: Logger
+  readonly snapshot: Snapshot
+  /** Serve a new snapshot from the next request on. */
+  setSnapshot(snapshot: Snapshot): void
+  /** Start listening; resolves with the server's base URL (real port), e.g. `http://127.0.0.1:8181/`. */
+  listen(): Promise<string>
+  /** The admin (metrics) URL once listening, if configured. */
+  readonly adminUrl: string | undefined
+  /** Stop accepting, finish in-flight requests, close listeners. */
+  close(): Promise<void>
+}
+
+const resourceOf = new WeakMap<FastifyRequest, Resource>()
+
+export function createAltoServer(initial: Snapshot, options: ServerOptions = {}): AltoServer {
+  const limits = resolveLimits(options.limits)
+  const logger = options.logger ?? pino({ level: options.logLevel ?? DEFAULTS.logLevel }, pino.destination(2))
+  const costConstraints = options.costConstraints ?? DEFAULTS.costConstraints
+  const maxAgeS = options.maxAgeS ?? DEFAULTS.maxAgeS
+  const cacheScope = options.auth ? 'private' : 'public'
+  const metrics = new ServerMetrics()
+  const overload = new OverloadGuard(limits.overload)
+  const access = options.access && options.access.allow.length > 0 ? new AccessList(options.access.allow) : undefined
+  const auth = options.auth ? new BasicAuth({ ...options.auth, ...(options.now ? { now: options.now } : {}) }) : undefined
+  let table = new ResourceTable(initial, { costConstraints })
+  let adminServer: Server | undefined
+  let adminUrl: string | undefined
+
+  const app = Fastify({
+    loggerInstance: logger,
+    disableRequestLogging: true,
+    bodyLimit: limits.bodyBytes,
+    requestTimeout: limits.requestTimeoutMs,
+    return503OnClosing: true,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
+  }) as unknown as FastifyInstance
+  ;(app.server as Server).headersTimeout = limits.headerTimeoutMs
+
+  // Bodies are taken as bytes and parsed by the handler, which owns the mapping to E_SYNTAX.
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
+  app.setErrorHandler((error, request, reply) => sendError(error, request, reply))
+  app.setNotFoundHandler((request, reply) => sendError(new HttpError(createAltoError('ALTO_ERR_NOT_FOUND', [request.url])), request, reply))
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    overload.enter()
+    reply.raw.once('close', () => overload.leave())
+    access?.check(request.socket.remoteAddress)
+  })
+  if (limits.rateLimit.max > 0) {
+    app.register(rateLimit, {
+      max: limits.rateLimit.max,
+      timeWindow: limits.rateLimit.windowMs,
+      keyGenerator: (request) => request.socket.remoteAddress ?? 'unknown',
+      errorResponseBuilder: (_request, context) =>
+        new HttpError(createAltoError('ALTO_ERR_RATE_LIMITED', [Math.ceil(context.ttl / 1000)]), { 'retry-after': String(Math.ceil(context.ttl / 1000)) }),
+    })
+  }
+
+  app.register(async (scope) => {
+    scope.addHook('onRequest', async (request) => {
+      resourceOf.set(request, negotiate(table, request.method, request.url, request.headers))
+    })
+    if (auth) {
+      scope.addHook('preParsing', async (request) => {
+        await auth.check(request.headers.authorization)
+      })
+    }
+    scope.all('/*', async (request, reply) => handle(request, reply))
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const kind = resourceOf.get(request)?.kind ?? 'none'
+    const seconds = reply.elapsedTime / 1000
+    metrics.requests.inc({ kind, status: String(reply.statusCode) })
+    metrics.duration.observe({ kind }, seconds)
+    request.log.info({ reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)) }, 'request')
+  })
+
+  async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const resource = resourceOf.get(request)!
+    const snapshot = table.snapshot
+    switch (resource.kind) {
+      case 'directory':
+        reply.header('cache-control', `${cacheScope}, max-age=${maxAgeS}`)
+        return sendPrepared(request, reply, resource.mediaType, table.ird(baseUrl(request)))
+      case 'network-map':
+      case 'cost-map':
+        reply.header('cache-control', `${cacheScope}, max-age=${maxAgeS}`)
+        return sendPrepared(request, reply, resource.mediaType, resource.body!)
+      default: {
+        const body = parseRequestBody(request.body)
+        const answer = answerPost(resource, snapshot, body, request)
+        return sendJson(request, reply, resource.mediaType, JSON.stringify(answer))
+      }
+    }
+  }
+
+  function answerPost(resource: Resource, snapshot: Snapshot, body: unknown, request: FastifyRequest): unknown {
+    switch (resource.kind) {
+      case 'filtered-network-map':
+        return filteredNetworkMap(resource, body)
+      case 'filtered-cost-map':
+        return filteredCostMap(resource, body, costConstraints)
+      case 'endpoint-prop':
+        return endpointProperties(snapshot, body)
+      case 'endpoint-cost': {
+        const client = clientAddress(request.socket.remoteAddress)
+        return endpointCosts(resource, body, { clientAddress: client && `${client.family}:${client.text}`, allowConstraints: costConstraints })
+      }
+      default:
+        throw new Error(`no POST handler for ${resource.kind}`)
+    }
+  }
+
+  function baseUrl(request: FastifyRequest): string {
+    if (options.publicUrl) return options.publicUrl.replace(/\/+$/, '')
+    const host = request.headers.host
+    const scheme = options.tls ? 'https' : 'http'
+    if (host && /^[A-Za-z0-9.\-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(host)) return `${scheme}://${host}`
+    const address = app.server.address() as AddressInfo | null
+    return address ? `${scheme}://${formatHost(address.address)}:${address.port}` : `${scheme}://localhost`
+  }
+
+  return {
+    app,
+    metrics,
+    logger,
+    get snapshot() {
+      return table.snapshot
+    },
+    get adminUrl() {
+      return adminUrl
+    },
+    setSnapshot(snapshot: Snapshot) {
+      table = new ResourceTable(snapshot, { costConstraints })
+      recordSnapshot(metrics, snapshot)
+      logger.info({ networkMaps: [...snapshot.networkMaps.values()].map((m) => ({ id: m.resourceId, vtag: m.vtag })) }, 'snapshot replaced')
+    },
+    async listen() {
+      recordSnapshot(metrics, table.snapshot)
+      await app.listen({ host: options.host ?? DEFAULTS.host, port: options.port ?? DEFAULTS.port, listenTextResolver: () => '' })
+      if (options.admin) {
+        adminServer = await startAdminServer(metrics, options.admin.host ?? '127.0.0.1', options.admin.port, () => {
+          metrics.inFlight.set(overload.inFlight)
+          metrics.shed.set(overload.shed)
+          metrics.eventLoopDelay.set(overload.eventLoopDelayMs / 1000)
+        })
+        const a = adminServer.address() as AddressInfo
+        adminUrl = `http://${formatHost(a.address)}:${a.port}/metrics`
+      }
+      const address = app.server.address() as AddressInfo
+      return `${options.tls ? 'https' : 'http'}://${formatHost(address.address)}:${address.port}/`
+    },
+    async close() {
+      overload.close()
+      await new Promise<void>((resolve) => (adminServer ? adminServer.close(() => resolve()) : resolve()))
+      await app.close()
+    },
+  }
+}
+
+function recordSnapshot(metrics: ServerMetrics, snapshot: Snapshot): void {
+  metrics.snapshotBuilt.set(snapshot.builtAt / 1000)
+  for (const map of snapshot.networkMaps.values()) metrics.pids.set({ network_map: map.resourceId }, map.pids.length)
+}
+
+function formatHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address
+}
+
+function parseRequestBody(body: unknown): unknown {
+  return parseJsonBody(Buffer.isBuffer(body) ? body : undefined)
+}
+
+function wantsGzip(request: FastifyRequest): boolean {
+  const header = request.headers['accept-encoding']
+  return typeof header === 'string' && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(header)
+}
+
+function sendPrepared(request: FastifyRequest, reply: FastifyReply, mediaType: string, body: PreparedBody): FastifyReply {
+  reply.header('etag', body.etag).header('vary', 'Accept-Encoding').type(mediaType)
+  if (ifNoneMatch(request.headers['if-none-match'], body.etag)) return reply.code(304).send()
+  if (body.gzip && wantsGzip(request)) return reply.header('content-encoding', 'gzip').send(body.gzip)
+  return reply.send(body.bytes)
+}
+
+async function sendJson(request: FastifyRequest, reply: FastifyReply, mediaType: string, json: string): Promise<FastifyReply> {
+  reply.type(mediaType).header('cache-control', 'no-store').header('vary', 'Accept-Encoding')
+  if (json.length >= GZIP_THRESHOLD && wantsGzip(request)) {
+    return reply.header('content-encoding', 'gzip').send(await gzipAsync(json))
+  }
+  return reply.send(json)
+}
+
+/** RFC 9110 §13.1.2: weak comparison, `*` matches any. */
+function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false
+  if (header.trim() === '*') return true
+  const bare = etag.replace(/^W\//, '')
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
+}

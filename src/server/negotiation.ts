@@ -1,0 +1,47 @@
+/**
+ * @module server/negotiation
+ * Resolving a request to a resource and checking it can be answered: method (405 with Allow),
+ * Accept (406, RFC 7285 §8.3.5: the client must accept the resource's media type or the error
+ * type), Content-Type of POST bodies (415).
+ */
+import { createAltoError } from '../protocol/errors.ts'
+import { MediaType } from '../protocol/media-types.ts'
+import { HttpError } from './error-handler.ts'
+import type { Resource, ResourceTable } from './resources.ts'
+
+/** The resource a request is for, or an HttpError to answer with. */
+export function negotiate(table: ResourceTable, method: string, url: string, headers: Record<string, string | string[] | undefined>): Resource {
+  const path = url.split('?', 1)[0]!
+  const resource = table.byPath.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path)
+  if (!resource) throw new HttpError(createAltoError('ALTO_ERR_NOT_FOUND', [path]))
+  const allowed = resource.method === 'GET' ? ['GET', 'HEAD'] : ['POST']
+  if (!allowed.includes(method)) throw new HttpError(createAltoError('ALTO_ERR_METHOD_NOT_ALLOWED', [method]), { allow: allowed.join(', ') })
+  const accept = headerText(headers.accept)
+  if (accept !== undefined && !accepts(accept, resource.mediaType) && !accepts(accept, MediaType.error)) {
+    throw new HttpError(createAltoError('ALTO_ERR_NOT_ACCEPTABLE', [resource.mediaType]))
+  }
+  if (resource.method === 'POST') {
+    const contentType = headerText(headers['content-type'])?.split(';', 1)[0]!.trim().toLowerCase()
+    if (contentType !== resource.accepts) throw new HttpError(createAltoError('ALTO_ERR_UNSUPPORTED_MEDIA_TYPE', [resource.accepts]))
+  }
+  return resource
+}
+
+function headerText(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(',') : value
+}
+
+/** Whether an Accept header admits a media type (RFC 9110 §12.5.1: ranges, wildcards, q=0 excludes). */
+export function accepts(header: string, mediaType: string): boolean {
+  const [type, subtype] = mediaType.split('/')
+  if (header.trim() === '') return true
+  for (const part of header.split(',')) {
+    const [range = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase())
+    const q = params.find((p) => p.startsWith('q='))
+    if (q !== undefined && !(Number(q.slice(2)) > 0)) continue
+    const [rangeType, rangeSubtype] = range.split('/')
+    if (rangeType === '*' && rangeSubtype === '*') return true
+    if (rangeType === type && (rangeSubtype === '*' || rangeSubtype === subtype)) return true
+  }
+  return false
+}
