@@ -229,7 +229,8 @@ async function sendJson(request: FastifyRequest, reply: FastifyReply, mediaType:
   if (json.length >= GZIP_THRESHOLD && wantsGzip(request)) {
     return reply.header('content-encoding', 'gzip').send(await gzipAsync(json))
   }
-  return reply.send(json)
+  // Bytes, not a string: fastify would add `; charset=utf-8`, and ALTO media types take no parameters.
+  return reply.send(Buffer.from(json))
 }
 
 /** RFC 9110 §13.1.2: weak comparison, `*` matches any. */

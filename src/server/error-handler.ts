@@ -40,7 +40,7 @@ export function sendError(error: unknown, request: FastifyRequest, reply: Fastif
     return reply
       .code(known.statusCode ?? 400)
       .type(MediaType.error)
-      .send(JSON.stringify({ meta: known.toMeta() }))
+      .send(Buffer.from(JSON.stringify({ meta: known.toMeta() })))
   }
   if ((known.statusCode ?? 500) >= 500 && known.code === 'ALTO_ERR_INTERNAL') request.log.error({ err: error }, 'internal error')
   return sendProblem(reply, known)
@@ -52,7 +52,7 @@ function sendProblem(reply: FastifyReply, error: AltoError): FastifyReply {
   return reply
     .code(status)
     .type(PROBLEM_JSON)
-    .send(JSON.stringify({ type: 'about:blank', title: statusTitle(status), status, code: error.code, detail: error.message }))
+    .send(Buffer.from(JSON.stringify({ type: 'about:blank', title: statusTitle(status), status, code: error.code, detail: error.message })))
 }
 
 function toAltoError(error: unknown): AltoError | undefined {

@@ -1,0 +1,634 @@
+/**
+ * @module provisioning/config
+ * Loads a config file (docs/config.md) into an {@link AltoConfig}. Structure, types and
+ * cross-references are checked here, every error naming file, line and field. Checks that need the
+ * prefix parser are left to buildSnapshot, whose SpecError paths {@link locate} maps back to the
+ * file and line they came from (the config, or an RFC 7285 JSON file it references).
+ */
+import { readFileSync } from 'node:fs'
+import { isIPv4, isIPv6 } from 'node:net'
+import { dirname, isAbsolute, join } from 'node:path'
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document } from 'yaml'
+import { AltoConfigError } from '../protocol/errors.ts'
+import { isValidCostMetric, isValidPidName, isValidPropertyName, isValidResourceId, isValidVtag } from '../protocol/names.ts'
+import type { AddressType, CostMapData, NetworkMapData } from '../protocol/types.ts'
+import type { AltoConfig, CostMapSpec, NetworkMapSpec, NetworkSpec, PropertySpec, ServerConfig, SpecPath } from './spec.ts'
+
+/** A parsed file (the config, or a JSON file it references) that can tell the line of a path. */
+class Source {
+  readonly file: string
+  #text: string | undefined
+  #parsed: { doc: Document; lines: LineCounter } | undefined
+
+  constructor(file: string, text?: string, parsed?: { doc: Document; lines: LineCounter }) {
+    this.file = file
+    this.#text = text
+    this.#parsed = parsed
+  }
+
+  /** The 1-based line of the deepest node that exists on `path`, when the text is known. */
+  line(path: SpecPath): number | undefined {
+    const parsed = this.#parse()
+    if (!parsed) return undefined
+    let node: unknown = parsed.doc.contents
+    let offset = rangeStart(node)
+    for (const segment of path) {
+      if (isAlias(node)) node = node.resolve(parsed.doc)
+      if (isMap(node)) {
+        const pair = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(segment))
+        if (!pair) break
+        offset = rangeStart(pair.key) ?? offset
+        node = pair.value
+      } else if (isSeq(node) && typeof segment === 'number' && segment < node.items.length) {
+        node = node.items[segment]
+        offset = rangeStart(node) ?? offset
+      } else {
+        break
+      }
+    }
+    return offset === undefined ? undefined : parsed.lines.linePos(offset).line
+  }
+
+  fail(path: SpecPath, message: string): never {
+    throw new AltoConfigError(message, { file: this.file, line: this.line(path), field: formatSpecPath(path) })
+  }
+
+  // JSON files are parsed again, as YAML (JSON is a subset), only when a line is asked for.
+  #parse(): { doc: Document; lines: LineCounter } | undefined {
+    if (!this.#parsed && this.#text !== undefined) {
+      const lines = new LineCounter()
+      this.#parsed = { doc: parseDocument(this.#text, { lineCounter: lines, uniqueKeys: false }), lines }
+    }
+    return this.#parsed
+  }
+}
+
+function rangeStart(node: unknown): number | undefined {
+  const range = (node as { range?: unknown } | null)?.range
+  return Array.isArray(range) && typeof range[0] === 'number' ? range[0] : undefined
+}
+
+interface Origins {
+  main: Source
+  /** Spec paths under `prefix` come from `source`, where they are found under `inner`. */
+  files: { prefix: SpecPath; inner: SpecPath; source: Source }[]
+}
+
+// Keyed by the AltoConfig and by its NetworkSpec, so that `{ ...config, server }` still locates.
+const ORIGINS = new WeakMap<object, Origins>()
+
+/** A spec path as a field name: `cost-maps[1].costs.PID1.PID9`, `prefixes["192.0.2.0/24"]`. */
+export function formatSpecPath(path: SpecPath): string {
+  let out = ''
+  for (const segment of path) {
+    if (typeof segment === 'number') out += `[${segment}]`
+    else if (/^[A-Za-z0-9_:@-]+$/.test(segment)) out += out === '' ? segment : `.${segment}`
+    else out += `[${JSON.stringify(segment)}]`
+  }
+  return out
+}
+
+/**
+ * Map a SpecError path (thrown by buildSnapshot) back to the file it came from: the file, the
+ * line of the deepest node that exists on that path, and the field as named in that file.
+ */
+export function locate(config: AltoConfig, path: SpecPath): { file: string; line?: number; field: string } {
+  const origins = ORIGINS.get(config) ?? ORIGINS.get(config.network)
+  if (!origins) return { file: '<unknown>', field: formatSpecPath(path) }
+  let source = origins.main
+  let inner = path
+  for (const f of origins.files) {
+    if (f.prefix.length <= path.length && f.prefix.every((segment, i) => path[i] === segment)) {
+      source = f.source
+      inner = [...f.inner, ...path.slice(f.prefix.length)]
+      break
+    }
+  }
+  const line = source.line(inner)
+  return line === undefined ? { file: source.file, field: formatSpecPath(inner) } : { file: source.file, line, field: formatSpecPath(inner) }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checks: each takes a value and its path, returns the value typed, or fails naming the path.
+
+interface Ctx {
+  src: Source
+  /** Folder that relative file names are resolved against. */
+  baseDir: string
+}
+type Check<T> = (value: unknown, path: SpecPath, ctx: Ctx) => T
+type Mapping = Record<string, unknown>
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing'
+  if (value === null) return 'empty'
+  if (Array.isArray(value)) return 'a list'
+  if (typeof value === 'object') return 'a mapping'
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`
+  return `${typeof value} ${String(value)}`
+}
+
+/** Optimal string alignment distance: edits, with a swap of neighbours counting as one. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)))
+  const at = (i: number, j: number): number => d[i]?.[j] ?? Infinity
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, at(i - 2, j - 2) + 1)
+      const row = d[i]
+      if (row) row[j] = best
+    }
+  }
+  return at(a.length, b.length)
+}
+
+function didYouMean(word: string, candidates: Iterable<string>): string {
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const candidate of candidates) {
+    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase())
+    if (distance < bestDistance) [best, bestDistance] = [candidate, distance]
+  }
+  return best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? ` (did you mean "${best}"?)` : ''
+}
+
+/** A mapping; with `known`, any other key is an error (a typo must never silently do nothing). */
+function mapping(value: unknown, path: SpecPath, ctx: Ctx, known?: readonly string[]): Mapping {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) ctx.src.fail(path, `must be a mapping, not ${describe(value)}`)
+  const result = value as Mapping
+  if (known) {
+    for (const key of Object.keys(result)) {
+      if (!known.includes(key)) ctx.src.fail([...path, key], `unknown key${didYouMean(key, known)}`)
+    }
+  }
+  return result
+}
+
+function need(o: Mapping, key: string, path: SpecPath, ctx: Ctx): unknown {
+  if (o[key] === undefined) ctx.src.fail([...path, key], 'is missing (required)')
+  return o[key]
+}
+
+function list(value: unknown, path: SpecPath, ctx: Ctx): unknown[] {
+  if (!Array.isArray(value)) ctx.src.fail(path, `must be a list, not ${describe(value)}`)
+  return value
+}
+
+function listOf<T>(item: Check<T>, nonEmpty = false): Check<T[]> {
+  return (value: unknown, path: SpecPath, ctx: Ctx) => {
+    const items = list(value, path, ctx)
+    if (nonEmpty && items.length === 0) ctx.src.fail(path, 'must not be empty')
+    return items.map((v, i) => item(v, [...path, i], ctx))
+  }
+}
+
+function text(value: unknown, path: SpecPath, ctx: Ctx): string {
+  if (typeof value !== 'string' || value === '') ctx.src.fail(path, `must be a non-empty string, not ${describe(value)}`)
+  return value
+}
+
+/** Property values and descriptions may be empty, but must be strings. */
+function anyString(value: unknown, path: SpecPath, ctx: Ctx): string {
+  if (typeof value !== 'string') ctx.src.fail(path, `must be a string (quote it), not ${describe(value)}`)
+  return value
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): Check<number> {
+  return (value: unknown, path: SpecPath, ctx: Ctx) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`
+      ctx.src.fail(path, `must be an integer ${range}, not ${describe(value)}`)
+    }
+    return value
+  }
+}
+
+function boolean(value: unknown, path: SpecPath, ctx: Ctx): boolean {
+  if (typeof value !== 'boolean') ctx.src.fail(path, `must be true or false, not ${describe(value)}`)
+  return value
+}
+
+/** A cost: RFC 7285 §6.1.2 numerical costs are JSONNumbers; ALTOkit requires finite and >= 0. */
+function cost(value: unknown, path: SpecPath, ctx: Ctx): number {
+  if (typeof value !== 'number') ctx.src.fail(path, `must be a number, not ${describe(value)}`)
+  if (!Number.isFinite(value)) ctx.src.fail(path, `must be finite, not ${String(value)}`)
+  if (value < 0) ctx.src.fail(path, `must not be negative, not ${value}`)
+  return value
+}
+
+function oneOf<T extends string>(values: readonly T[]): Check<T> {
+  return (value: unknown, path: SpecPath, ctx: Ctx) => {
+    if (!values.includes(value as T)) ctx.src.fail(path, `must be one of ${values.join(', ')}, not ${describe(value)}${didYouMean(String(value), values)}`)
+    return value as T
+  }
+}
+
+function named(valid: (name: string) => boolean, rule: string): Check<string> {
+  return (value: unknown, path: SpecPath, ctx: Ctx) => {
+    const name = typeof value === 'number' ? String(value) : text(value, path, ctx)
+    if (!valid(name)) ctx.src.fail(path, `${JSON.stringify(name)} is not a valid ${rule}`)
+    return name
+  }
+}
+
+const NAME_RULE = '(1-64 characters of A-Z a-z 0-9 - : @ _; RFC 7285 §10.1)'
+const pidName = named(isValidPidName, `PID name ${NAME_RULE}`)
+const resourceId = named(isValidResourceId, `resource id ${NAME_RULE}`)
+const costTypeName = named(isValidResourceId, `cost type name ${NAME_RULE}`)
+const costMetric = named(isValidCostMetric, 'cost metric (1-32 characters of A-Z a-z 0-9 - : _; RFC 7285 §10.6)')
+
+function versionTag(value: unknown, path: SpecPath, ctx: Ctx): string {
+  if (typeof value === 'number') ctx.src.fail(path, `must be a string: quote it ("${value}")`)
+  const tag = text(value, path, ctx)
+  if (!isValidVtag(tag)) ctx.src.fail(path, `${JSON.stringify(tag)} is not a valid version tag (1-64 printable ASCII characters; RFC 7285 §10.3)`)
+  return tag
+}
+
+/** Checks a mapping's keys and values by table; the result has the keys camel-cased. */
+function fields<T>(table: Readonly<Record<string, Check<unknown>>>, required: readonly string[] = []): Check<T> {
+  const known = Object.keys(table)
+  return (value: unknown, path: SpecPath, ctx: Ctx) => {
+    const o = mapping(value, path, ctx, known)
+    for (const key of required) need(o, key, path, ctx)
+    const out: Mapping = {}
+    for (const [key, check] of Object.entries(table)) {
+      if (o[key] !== undefined) out[key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())] = check(o[key], [...path, key], ctx)
+    }
+    return out as T
+  }
+}
+
+function failureReason(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code
+  if (code === 'ENOENT') return 'no such file'
+  if (code === 'EACCES') return 'permission denied'
+  if (code === 'EISDIR') return 'is a folder'
+  return error instanceof Error ? error.message : String(error)
+}
+
+/** Reads a file named in the config (relative to the config's folder); fails naming its path. */
+function readReferenced(value: unknown, path: SpecPath, ctx: Ctx): { file: string; content: string } {
+  const name = text(value, path, ctx)
+  const file = isAbsolute(name) ? name : join(ctx.baseDir, name)
+  try {
+    return { file, content: readFileSync(file, 'utf8') }
+  } catch (error) {
+    return ctx.src.fail(path, `cannot read ${file}: ${failureReason(error)}`)
+  }
+}
+
+function pemFile(value: unknown, path: SpecPath, ctx: Ctx): string {
+  const { file, content } = readReferenced(value, path, ctx)
+  if (!content.includes('-----BEGIN ')) ctx.src.fail(path, `${file} is not a PEM file (no -----BEGIN line)`)
+  return content
+}
+
+/** Reads and parses an RFC 7285 JSON file named in the config. */
+function readJson(value: unknown, path: SpecPath, ctx: Ctx): { body: unknown; ctx: Ctx } {
+  const { file, content } = readReferenced(value, path, ctx)
+  const json = content.replace(/^\uFEFF/, '')
+  try {
+    return { body: JSON.parse(json), ctx: { src: new Source(file, json), baseDir: dirname(file) } }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    const position = /at position (\d+)/.exec(message)?.[1]
+    const line = position === undefined ? undefined : json.slice(0, Number(position)).split('\n').length
+    throw new AltoConfigError(`not valid JSON: ${message.replace(/ in JSON at position.*$/, '')}`, { file, line })
+  }
+}
+
+function httpUrl(value: unknown, path: SpecPath, ctx: Ctx): string {
+  const url = text(value, path, ctx)
+  let protocol = ''
+  try {
+    protocol = new URL(url).protocol
+  } catch {
+    // reported below
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') ctx.src.fail(path, `${JSON.stringify(url)} is not an http:// or https:// URL`)
+  return url
+}
+
+function addressPrefix(value: unknown, path: SpecPath, ctx: Ctx): string {
+  const prefix = text(value, path, ctx)
+  const [address = '', length, extra] = prefix.split('/')
+  const bits = isIPv4(address) ? 32 : isIPv6(address) ? 128 : 0
+  if (bits === 0 || extra !== undefined || length === undefined || !/^\d{1,3}$/.test(length) || Number(length) > bits) {
+    ctx.src.fail(path, `${JSON.stringify(prefix)} is not an address prefix like 10.0.0.0/8 or 2001:db8::/32`)
+  }
+  return prefix
+}
+
+// The form `alto hash-password` writes: scrypt$N$r$p$salt$hash, salt and hash in base64.
+const SCRYPT_HASH = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$[A-Za-z0-9+/_-]+={0,2}\$[A-Za-z0-9+/_-]+={0,2}$/
+
+function passwordHash(value: unknown, path: SpecPath, ctx: Ctx): string {
+  const hash = text(value, path, ctx)
+  const [, n = 0, r = 0, p = 0] = (SCRYPT_HASH.exec(hash) ?? []).map(Number)
+  if (!(n > 1 && Number.isInteger(Math.log2(n)) && r > 0 && p > 0)) {
+    ctx.src.fail(path, 'must have the form scrypt$N$r$p$salt$hash (N a power of 2, salt and hash in base64), as `alto hash-password` prints')
+  }
+  return hash
+}
+
+function userName(value: unknown, path: SpecPath, ctx: Ctx): string {
+  const name = text(value, path, ctx)
+  // RFC 7617 §2: the user-id of Basic authentication cannot contain a colon.
+  if (name.includes(':')) ctx.src.fail(path, 'must not contain ":" (RFC 7617 §2)')
+  return name
+}
+
+type User = { name: string; passwordHash: string }
+function users(value: unknown, path: SpecPath, ctx: Ctx): User[] {
+  const all = listOf(fields<User>({ name: userName, 'password-hash': passwordHash }, ['name', 'password-hash']), true)(value, path, ctx)
+  all.forEach((user, i) => {
+    if (all.findIndex((u) => u.name === user.name) < i) ctx.src.fail([...path, i, 'name'], `user ${JSON.stringify(user.name)} is listed twice`)
+  })
+  return all
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const port = integer(0, 65535)
+const positive = integer(1)
+
+const serverSection = fields<ServerConfig>({
+  host: text,
+  port,
+  'public-url': httpUrl,
+  tls: fields({ cert: pemFile, key: pemFile }, ['cert', 'key']),
+  auth: fields({ realm: text, users }, ['users']),
+  access: fields({ allow: listOf(addressPrefix) }, ['allow']),
+  limits: fields({
+    'body-bytes': positive,
+    'header-timeout-ms': positive,
+    'request-timeout-ms': positive,
+    'rate-limit': fields({ max: integer(0), 'window-ms': positive }, ['max', 'window-ms']),
+    overload: fields({ 'max-event-loop-delay-ms': positive, 'max-in-flight': integer(0), 'retry-after-s': positive }),
+  }),
+  admin: fields({ host: text, port }, ['port']),
+  'log-level': oneOf(LOG_LEVELS),
+})
+
+// ---------------------------------------------------------------------------------------------
+// Network maps, cost maps, endpoint properties.
+
+const ADDRESS_TYPES: readonly AddressType[] = ['ipv4', 'ipv6']
+
+/** PID -> address type -> prefixes (the prefixes themselves are checked by buildSnapshot). */
+function pidsData(value: unknown, path: SpecPath, ctx: Ctx): NetworkMapData {
+  const o = mapping(value, path, ctx)
+  if (Object.keys(o).length === 0) ctx.src.fail(path, 'must name at least one PID')
+  const data: NetworkMapData = {}
+  for (const [pid, entry] of Object.entries(o)) {
+    pidName(pid, [...path, pid], ctx)
+    const types = mapping(entry, [...path, pid], ctx, ADDRESS_TYPES)
+    const prefixes: Partial<Record<AddressType, string[]>> = {}
+    for (const type of ADDRESS_TYPES) {
+      if (types[type] !== undefined) prefixes[type] = listOf(text)(types[type], [...path, pid, type], ctx)
+    }
+    data[pid] = prefixes
+  }
+  return data
+}
+
+/** src PID -> dst PID -> cost. */
+function costsData(value: unknown, path: SpecPath, ctx: Ctx): CostMapData {
+  const data: CostMapData = {}
+  for (const [src, row] of Object.entries(mapping(value, path, ctx))) {
+    pidName(src, [...path, src], ctx)
+    const costs: Record<string, number> = {}
+    for (const [dst, c] of Object.entries(mapping(row, [...path, src], ctx))) {
+      pidName(dst, [...path, src, dst], ctx)
+      costs[dst] = cost(c, [...path, src, dst], ctx)
+    }
+    data[src] = costs
+  }
+  return data
+}
+
+function networkMapBody(body: unknown, ctx: Ctx): NetworkMapSpec {
+  const o = mapping(body, [], ctx)
+  const meta = mapping(need(o, 'meta', [], ctx), ['meta'], ctx)
+  const vtag = mapping(need(meta, 'vtag', ['meta'], ctx), ['meta', 'vtag'], ctx)
+  return {
+    id: resourceId(need(vtag, 'resource-id', ['meta', 'vtag'], ctx), ['meta', 'vtag', 'resource-id'], ctx),
+    vtag: versionTag(need(vtag, 'tag', ['meta', 'vtag'], ctx), ['meta', 'vtag', 'tag'], ctx),
+    pids: pidsData(need(o, 'network-map', [], ctx), ['network-map'], ctx),
+  }
+}
+
+function costMapBody(body: unknown, ctx: Ctx): CostMapSpec {
+  const o = mapping(body, [], ctx)
+  const meta = mapping(need(o, 'meta', [], ctx), ['meta'], ctx)
+  const dependent = listOf((v, p, c) => mapping(v, p, c), true)(need(meta, 'dependent-vtags', ['meta'], ctx), ['meta', 'dependent-vtags'], ctx)
+  const at = ['meta', 'dependent-vtags', 0]
+  const networkMap = resourceId(need(dependent[0] ?? {}, 'resource-id', at, ctx), [...at, 'resource-id'], ctx)
+  const type = mapping(need(meta, 'cost-type', ['meta'], ctx), ['meta', 'cost-type'], ctx)
+  const mode = need(type, 'cost-mode', ['meta', 'cost-type'], ctx)
+  if (mode === 'ordinal') {
+    ctx.src.fail(['meta', 'cost-type', 'cost-mode'], 'is ordinal: provide the numerical cost map; ALTOkit derives the ordinal one from it')
+  }
+  if (mode !== 'numerical') ctx.src.fail(['meta', 'cost-type', 'cost-mode'], `must be "numerical", not ${describe(mode)}`)
+  const spec: CostMapSpec = {
+    networkMap,
+    metric: costMetric(need(type, 'cost-metric', ['meta', 'cost-type'], ctx), ['meta', 'cost-type', 'cost-metric'], ctx),
+    costs: costsData(need(o, 'cost-map', [], ctx), ['cost-map'], ctx),
+  }
+  if (type.description !== undefined) spec.description = anyString(type.description, ['meta', 'cost-type', 'description'], ctx)
+  return spec
+}
+
+/** An RFC 7285 §11.2.1.6 network map body as a spec (`path` left to its default). */
+export function rfcNetworkMapToSpec(body: unknown, file: string): NetworkMapSpec {
+  return networkMapBody(body, { src: new Source(file), baseDir: dirname(file) })
+}
+
+/** An RFC 7285 §11.2.3.6 numerical cost map body as a spec (`path` left to its default). */
+export function rfcCostMapToSpec(body: unknown, file: string): CostMapSpec {
+  return costMapBody(body, { src: new Source(file), baseDir: dirname(file) })
+}
+
+function networkMaps(value: unknown, ctx: Ctx, origins: Origins): NetworkMapSpec[] {
+  if (value === undefined) ctx.src.fail(['network-maps'], 'is missing: at least one network map is required')
+  const items = listOf((v, p, c) => mapping(v, p, c, ['id', 'vtag', 'pids', 'file']))(value, ['network-maps'], ctx)
+  if (items.length === 0) ctx.src.fail(['network-maps'], 'must list at least one network map')
+  const specs: NetworkMapSpec[] = []
+  items.forEach((o, i) => {
+    const at = ['network-maps', i]
+    const id = o.id === undefined ? undefined : resourceId(o.id, [...at, 'id'], ctx)
+    let spec: NetworkMapSpec
+    if (o.file !== undefined) {
+      if (o.pids !== undefined) ctx.src.fail([...at, 'pids'], 'give pids or file, not both')
+      const json = readJson(o.file, [...at, 'file'], ctx)
+      spec = networkMapBody(json.body, json.ctx)
+      origins.files.push({ prefix: [...at, 'pids'], inner: ['network-map'], source: json.ctx.src })
+    } else {
+      if (id === undefined) ctx.src.fail([...at, 'id'], 'is missing (required unless file gives it)')
+      if (o.pids === undefined) ctx.src.fail([...at, 'pids'], 'is missing: give pids, or file with an RFC 7285 network map')
+      spec = { id, pids: pidsData(o.pids, [...at, 'pids'], ctx) }
+    }
+    if (id !== undefined) spec.id = id
+    if (o.vtag !== undefined) spec.vtag = versionTag(o.vtag, [...at, 'vtag'], ctx)
+    spec.path = [...at, 'pids']
+    const first = specs.findIndex((s) => s.id === spec.id)
+    if (first !== -1) ctx.src.fail([...at, o.id === undefined ? 'file' : 'id'], `network map id ${JSON.stringify(spec.id)} is already used by network-maps[${first}]`)
+    specs.push(spec)
+  })
+  return specs
+}
+
+function findNetworkMap(maps: readonly NetworkMapSpec[], id: string, path: SpecPath, src: Source): NetworkMapSpec {
+  const map = maps.find((m) => m.id === id)
+  if (!map) src.fail(path, `unknown network map ${JSON.stringify(id)}${didYouMean(id, maps.map((m) => m.id))}`)
+  return map
+}
+
+const COST_MAP_KEYS = ['network-map', 'cost-metric', 'name', 'ordinal', 'ordinal-name', 'description', 'intra-pid', 'default', 'costs', 'file']
+
+function costMaps(value: unknown, ctx: Ctx, maps: readonly NetworkMapSpec[], origins: Origins): CostMapSpec[] {
+  if (value === undefined || value === null) return []
+  const specs: CostMapSpec[] = []
+  const typeNames = new Map<string, number>()
+  list(value, ['cost-maps'], ctx).forEach((item, i) => {
+    const at = ['cost-maps', i]
+    const o = mapping(item, at, ctx, COST_MAP_KEYS)
+    // The config line to blame for a value: the key if given, else what supplied its default.
+    const given = (key: string): SpecPath => [...at, o[key] !== undefined ? key : o.file !== undefined ? 'file' : 'cost-metric']
+    let spec: CostMapSpec
+    let costs: { src: Source; path: SpecPath }
+    if (o.file !== undefined) {
+      if (o.costs !== undefined) ctx.src.fail([...at, 'costs'], 'give costs or file, not both')
+      const json = readJson(o.file, [...at, 'file'], ctx)
+      spec = costMapBody(json.body, json.ctx)
+      origins.files.push({ prefix: [...at, 'costs'], inner: ['cost-map'], source: json.ctx.src })
+      costs = { src: json.ctx.src, path: ['cost-map'] }
+    } else {
+      const metric = costMetric(need(o, 'cost-metric', at, ctx), [...at, 'cost-metric'], ctx)
+      if (o.costs === undefined) ctx.src.fail([...at, 'costs'], 'is missing: give costs, or file with an RFC 7285 cost map')
+      spec = { networkMap: maps[0]?.id ?? '', metric, costs: costsData(o.costs, [...at, 'costs'], ctx) }
+      costs = { src: ctx.src, path: [...at, 'costs'] }
+    }
+    if (o['network-map'] !== undefined) spec.networkMap = resourceId(o['network-map'], [...at, 'network-map'], ctx)
+    if (o['cost-metric'] !== undefined) spec.metric = costMetric(o['cost-metric'], [...at, 'cost-metric'], ctx)
+    if (o.name !== undefined) spec.name = costTypeName(o.name, [...at, 'name'], ctx)
+    if (o.ordinal !== undefined) spec.ordinal = boolean(o.ordinal, [...at, 'ordinal'], ctx)
+    if (o['ordinal-name'] !== undefined) {
+      if (spec.ordinal === false) ctx.src.fail([...at, 'ordinal-name'], 'has no effect with ordinal: false')
+      spec.ordinalName = costTypeName(o['ordinal-name'], [...at, 'ordinal-name'], ctx)
+    }
+    if (o.description !== undefined) spec.description = anyString(o.description, [...at, 'description'], ctx)
+    if (o['intra-pid'] !== undefined) spec.intraPid = cost(o['intra-pid'], [...at, 'intra-pid'], ctx)
+    if (o.default !== undefined) spec.default = cost(o.default, [...at, 'default'], ctx)
+    spec.path = [...at, 'costs']
+
+    const fromFile = o['network-map'] === undefined && o.file !== undefined
+    const map = fromFile
+      ? findNetworkMap(maps, spec.networkMap, ['meta', 'dependent-vtags', 0, 'resource-id'], costs.src)
+      : findNetworkMap(maps, spec.networkMap, given('network-map'), ctx.src)
+    for (const [src, row] of Object.entries(spec.costs)) {
+      if (!Object.hasOwn(map.pids, src)) costs.src.fail([...costs.path, src], `PID ${JSON.stringify(src)} is not in network map ${JSON.stringify(map.id)}`)
+      for (const dst of Object.keys(row)) {
+        if (!Object.hasOwn(map.pids, dst)) costs.src.fail([...costs.path, src, dst], `PID ${JSON.stringify(dst)} is not in network map ${JSON.stringify(map.id)}`)
+      }
+    }
+
+    const twin = specs.findIndex((s) => s.networkMap === spec.networkMap && s.metric === spec.metric)
+    if (twin !== -1) {
+      ctx.src.fail(given('cost-metric'), `network map ${JSON.stringify(spec.networkMap)} already has a ${spec.metric} cost map (cost-maps[${twin}])`)
+    }
+    const names: [string, SpecPath][] = [[spec.name ?? `num-${spec.metric}`, given('name')]]
+    if (spec.ordinal !== false) names.push([spec.ordinalName ?? `ord-${spec.metric}`, given('ordinal-name')])
+    for (const [name, path] of names) {
+      const owner = typeNames.get(name)
+      if (owner !== undefined) ctx.src.fail(path, `cost type name ${JSON.stringify(name)} is already used by cost-maps[${owner}]`)
+      typeNames.set(name, i)
+    }
+    specs.push(spec)
+  })
+  return specs
+}
+
+function stringValues(value: unknown, path: SpecPath, ctx: Ctx): Record<string, string> {
+  const values: Record<string, string> = {}
+  for (const [key, v] of Object.entries(mapping(value, path, ctx))) values[key] = anyString(v, [...path, key], ctx)
+  return values
+}
+
+function properties(value: unknown, ctx: Ctx, maps: readonly NetworkMapSpec[]): PropertySpec[] {
+  if (value === undefined || value === null) return []
+  return Object.entries(mapping(value, ['endpoint-properties'], ctx)).map(([name, entry]) => {
+    const at = ['endpoint-properties', name]
+    if (!isValidPropertyName(name)) ctx.src.fail(at, 'is not a valid property name (1-32 characters of A-Z a-z 0-9 - : _; RFC 7285 §10.8)')
+    if (name.endsWith('.pid')) ctx.src.fail(at, 'is served automatically for every network map')
+    const o = mapping(entry, at, ctx, ['prefixes', 'pids'])
+    if (o.prefixes === undefined && o.pids === undefined) ctx.src.fail(at, 'needs prefixes, pids or both')
+    const spec: PropertySpec = { name, path: at }
+    if (o.prefixes !== undefined) spec.prefixes = stringValues(o.prefixes, [...at, 'prefixes'], ctx)
+    if (o.pids !== undefined) {
+      const byPid = mapping(o.pids, [...at, 'pids'], ctx, ['network-map', 'values'])
+      const id = byPid['network-map'] === undefined ? (maps[0]?.id ?? '') : resourceId(byPid['network-map'], [...at, 'pids', 'network-map'], ctx)
+      const map = findNetworkMap(maps, id, [...at, 'pids', 'network-map'], ctx.src)
+      const values = stringValues(need(byPid, 'values', [...at, 'pids'], ctx), [...at, 'pids', 'values'], ctx)
+      for (const pid of Object.keys(values)) {
+        if (!Object.hasOwn(map.pids, pid)) ctx.src.fail([...at, 'pids', 'values', pid], `PID ${JSON.stringify(pid)} is not in network map ${JSON.stringify(id)}`)
+      }
+      spec.pids = { networkMap: id, values }
+    }
+    return spec
+  })
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Parse and check a config file's text. Relative file names in it are resolved against
+ * `options.baseDir`; errors name `options.file`.
+ * @throws AltoConfigError naming file, line and field
+ */
+export function loadConfigText(text: string, options: { file: string; baseDir: string }): AltoConfig {
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines })
+  const syntax = doc.errors[0]
+  if (syntax) {
+    const message = (syntax.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')
+    throw new AltoConfigError(`invalid YAML: ${message}`, { file: options.file, line: syntax.linePos?.[0].line })
+  }
+  const src = new Source(options.file, undefined, { doc, lines })
+  const ctx: Ctx = { src, baseDir: options.baseDir }
+  let root: unknown
+  try {
+    root = doc.toJS()
+  } catch (error) {
+    throw new AltoConfigError(`invalid YAML: ${error instanceof Error ? error.message : String(error)}`, { file: options.file })
+  }
+  if (root === null || root === undefined) src.fail([], 'the file is empty; it needs at least network-maps')
+  const top = mapping(root, [], ctx, ['server', 'network-maps', 'cost-maps', 'endpoint-properties'])
+  const origins: Origins = { main: src, files: [] }
+  const server = top.server === undefined || top.server === null ? {} : serverSection(top.server, ['server'], ctx)
+  const maps = networkMaps(top['network-maps'], ctx, origins)
+  const network: NetworkSpec = {
+    networkMaps: maps,
+    costMaps: costMaps(top['cost-maps'], ctx, maps, origins),
+    properties: properties(top['endpoint-properties'], ctx, maps),
+  }
+  const config: AltoConfig = { server, network }
+  ORIGINS.set(config, origins)
+  ORIGINS.set(network, origins)
+  return config
+}
+
+/**
+ * Read a config file and the files it names (TLS keys, RFC 7285 JSON maps), relative to its folder.
+ * @throws AltoConfigError naming file, line and field
+ */
+export function loadConfigFile(path: string): AltoConfig {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new AltoConfigError(`cannot read config file: ${failureReason(error)}`, { file: path })
+  }
+  return loadConfigText(text, { file: path, baseDir: dirname(path) })
+}
