@@ -102,7 +102,9 @@ export class PrefixTrie {
       const slot = 2 * node + bitAt(q, 0, nodeLength)
       const child = this.#kids[slot]!
       if (child === 0) {
-        this.#kids[slot] = this.#newNode(length, value)
+        // (Not `this.#kids[slot] = this.#newNode(…)`: that would write to the array #newNode may replace.)
+        const leaf = this.#newNode(length, value)
+        this.#kids[slot] = leaf
         break
       }
       const childLength = this.#lens[child]!

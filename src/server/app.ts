@@ -62,6 +62,12 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
   let adminServer: Server | undefined
   let adminUrl: string | undefined
 
+  // Node enforces these only when it checks its connections, so check often enough for the bound to mean something.
+  const timeouts = {
+    headersTimeout: limits.headerTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headerTimeoutMs / 2)),
+  }
   const app = Fastify({
     loggerInstance: logger,
     disableRequestLogging: true,
@@ -70,9 +76,8 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
     return503OnClosing: true,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    ...(options.tls ? { https: { cert: options.tls.cert, key: options.tls.key } } : {}),
+    ...(options.tls ? { https: { ...timeouts, cert: options.tls.cert, key: options.tls.key } } : { http: timeouts }),
   }) as unknown as FastifyInstance
-  ;(app.server as Server).headersTimeout = limits.headerTimeoutMs
 
   // Bodies are taken as bytes and parsed by the handler, which owns the mapping to E_SYNTAX.
   app.removeAllContentTypeParsers()

@@ -244,8 +244,8 @@ function conformance(bits: Bits): void {
       const ones = new Uint8Array(bits / 8).fill(255)
       assert.equal(trie.insert(zero, 0, 7), -1)
       assert.equal(trie.coversAll, true)
-      const host = ones.slice()
-      host[0] = 0x80
+      const host = zero.slice()
+      host[0] = 0x80 // the first address of the upper half
       assert.equal(trie.insert(host, bits, 9), -1) // a full-length (host) prefix
       assert.equal(trie.insert(host, 1, 8), -1) // the upper half
       trie.compile()
