@@ -148,7 +148,9 @@ function didYouMean(word: string, candidates: Iterable<string>): string {
   let best: string | undefined
   let bestDistance = Infinity
   for (const candidate of candidates) {
-    const distance = editDistance(word.toLowerCase(), candidate.toLowerCase())
+    const [a, b] = [word.toLowerCase(), candidate.toLowerCase()]
+    // A key cut short or with a suffix (`warning` for `warn`) counts as one edit.
+    const distance = a.length > 1 && (a.startsWith(b) || b.startsWith(a)) ? 1 : editDistance(a, b)
     if (distance < bestDistance) [best, bestDistance] = [candidate, distance]
   }
   return best !== undefined && bestDistance <= Math.max(1, Math.floor(best.length / 3)) ? ` (did you mean "${best}"?)` : ''
@@ -322,7 +324,7 @@ function addressPrefix(value: unknown, path: SpecPath, ctx: Ctx): string {
 }
 
 // The form `alto hash-password` writes: scrypt$N$r$p$salt$hash, salt and hash in base64.
-const SCRYPT_HASH = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$[A-Za-z0-9+/_-]+={0,2}\$[A-Za-z0-9+/_-]+={0,2}$/
+const SCRYPT_HASH = /^scrypt\$(\d+)\$(\d+)\$(\d+)\$[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]+={0,2}$/
 
 function passwordHash(value: unknown, path: SpecPath, ctx: Ctx): string {
   const hash = text(value, path, ctx)

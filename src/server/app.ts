@@ -10,7 +10,7 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import rateLimit from '@fastify/rate-limit'
 import { pino, type Logger } from 'pino'
 import { createAltoError } from '../protocol/errors.ts'
@@ -70,7 +70,8 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
   }
   const app = Fastify({
     loggerInstance: logger,
-    disableRequestLogging: true,
+    // One access-log line per response is written by our onResponse hook instead.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: limits.bodyBytes,
     requestTimeout: limits.requestTimeoutMs,
     return503OnClosing: true,
@@ -183,7 +184,7 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
     },
     async listen() {
       recordSnapshot(metrics, table.snapshot)
-      await app.listen({ host: options.host ?? DEFAULTS.host, port: options.port ?? DEFAULTS.port, listenTextResolver: () => '' })
+      await app.listen({ host: options.host ?? DEFAULTS.host, port: options.port ?? DEFAULTS.port, listenTextResolver: (address) => `listening on ${address}` })
       if (options.admin) {
         adminServer = await startAdminServer(metrics, options.admin.host ?? '127.0.0.1', options.admin.port, () => {
           metrics.inFlight.set(overload.inFlight)
