@@ -594,7 +594,10 @@ export function loadConfigText(text: string, options: { file: string; baseDir: s
   const doc = parseDocument(text, { lineCounter: lines })
   const syntax = doc.errors[0]
   if (syntax) {
-    const message = (syntax.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')
+    const message =
+      syntax.code === 'MULTIPLE_DOCS'
+        ? 'the file holds more than one YAML document'
+        : (syntax.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')
     throw new AltoConfigError(`invalid YAML: ${message}`, { file: options.file, line: syntax.linePos?.[0].line })
   }
   const src = new Source(options.file, undefined, { doc, lines })

@@ -211,7 +211,7 @@ export function defaultNetworkYaml(): string {
   const [networkMap] = spec.networkMaps
   const [routing, hops] = spec.costMaps
   if (!networkMap || !routing || !hops) throw new Error('default network spec is incomplete')
-  const coreOf = REGIONS.map((r) => `${r.name}->${nearestCore(r.name)}`).join(', ')
+  const attached = CORE_CITIES.map((core) => `  ${core}: ${REGIONS.filter((r) => nearestCore(r.name) === core).map((r) => r.name).join(', ')}`)
   const lines = [
     '# ALTOkit config: the embedded default network (docs/config.md describes every key).',
     '# A national ISP after the Polish Telecom ALTO trial: customer prefixes grouped into 14 regions',
@@ -258,7 +258,8 @@ export function defaultNetworkYaml(): string {
   lines.push(
     ...yamlCostMap(hops, [
       'Hops: core routers in Warszawa, Kraków, Poznań and Gdańsk are fully meshed; each region hangs',
-      `off its nearest core city (${coreOf}).`,
+      'off its nearest core city:',
+      ...attached,
       'Within a region 1, same core city 2, across the core 3; peering, transit, default: Warsaw + 1.',
     ]),
   )

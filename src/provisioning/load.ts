@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { AltoConfigError } from '../protocol/errors.ts'
-import { loadConfigFile, locate, rfcCostMapToSpec, rfcNetworkMapToSpec } from './config.ts'
+import { formatSpecPath, loadConfigFile, locate, rfcCostMapToSpec, rfcNetworkMapToSpec } from './config.ts'
 import { defaultNetworkSpec } from './default-network.ts'
 import { buildSnapshot, type Snapshot } from './snapshot.ts'
 import { SpecError, type AltoConfig, type SpecPath } from './spec.ts'
@@ -52,19 +52,14 @@ export function loadNetwork(options: LoadOptions): Loaded {
   return { config, snapshot: snapshotOf(config, () => ({ file: '(embedded default network)' })), source: 'embedded default network' }
 }
 
-function snapshotOf(config: AltoConfig, where: (path: SpecPath) => { file: string; line?: number }): Snapshot {
+function snapshotOf(config: AltoConfig, where: (path: SpecPath) => { file: string; line?: number; field?: string }): Snapshot {
   try {
     return buildSnapshot(config.network)
   } catch (error) {
     if (!(error instanceof SpecError)) throw error
-    const location = where(error.path)
-    throw new AltoConfigError(error.message, { ...location, field: fieldName(error.path) })
+    // The locator's field wins: inside a referenced JSON file it names the JSON member.
+    throw new AltoConfigError(error.message, { field: formatSpecPath(error.path), ...where(error.path) })
   }
-}
-
-/** `['cost-maps', 1, 'costs', 'PID1']` -> `cost-maps[1].costs.PID1` */
-export function fieldName(path: SpecPath): string {
-  return path.reduce<string>((text, part) => (typeof part === 'number' ? `${text}[${part}]` : text ? `${text}.${part}` : part), '')
 }
 
 function readJson(file: string): unknown {
