@@ -101,3 +101,33 @@ test('`alto hash-password` prints a hash the server accepts', async () => {
   assert.equal(await verifyPassword('s3cret ', hash), false)
   assert.equal((await runAlto(['hash-password'], { input: '' })).status, 2)
 })
+
+test('SIGHUP reloads the network; a broken file keeps the old one', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'altokit-cli-'))
+  const file = join(dir, 'alto.yaml')
+  const config = (prefix: string) => ['network-maps:', '  - id: m', '    pids:', `      A: { ipv4: [${prefix}] }`, '      B: { ipv4: [0.0.0.0/0] }', ''].join('\n')
+  writeFileSync(file, config('10.0.0.0/8'))
+  const { child, url, stderr, exited } = await startAlto(['serve', '--config', file, '--port', '0'])
+  const mapUrl = `${url}networkmap/m`
+  const vtagNow = async () => (await (await fetch(mapUrl)).json()).meta.vtag.tag as string
+  const waitFor = async (predicate: () => Promise<boolean>) => {
+    for (let i = 0; i < 100 && !(await predicate()); i++) await new Promise((r) => setTimeout(r, 50))
+  }
+  try {
+    const first = await vtagNow()
+    writeFileSync(file, config('10.0.0.0/9'))
+    child.kill('SIGHUP')
+    await waitFor(async () => (await vtagNow()) !== first)
+    const second = await vtagNow()
+    assert.notEqual(second, first)
+    writeFileSync(file, config('10.0.0.1/8'))
+    child.kill('SIGHUP')
+    await waitFor(async () => stderr().includes('reload failed'))
+    assert.match(stderr(), /reload failed/)
+    assert.equal(await vtagNow(), second, 'still serving the last good network')
+  } finally {
+    child.kill('SIGTERM')
+    rmSync(dir, { recursive: true, force: true })
+  }
+  assert.equal(await exited, 0)
+})
