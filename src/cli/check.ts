@@ -3,23 +3,14 @@
  * `alto check`: load and check a network without serving it, and summarize what would be served.
  */
 import type { Command } from 'commander'
-import { loadNetwork, type LoadOptions } from '../provisioning/load.ts'
-import { collect } from './options.ts'
+import { loadNetwork } from '../provisioning/load.ts'
+import { addSourceOptions, loadOptionsOf, type SourceFlags } from './options.ts'
 
 export function registerCheck(program: Command): void {
-  program
-    .command('check')
-    .description('Check a config file or RFC 7285 map files without serving them; print what would be served')
-    .option('-c, --config <file>', 'YAML config file')
-    .option('--network-map <file>', 'RFC 7285 network map JSON body; repeatable', collect)
-    .option('--cost-map <file>', 'RFC 7285 cost map JSON body; repeatable', collect)
+  addSourceOptions(program.command('check').description('Check a config file or RFC 7285 map files without serving them; print what would be served'))
     .option('--json', 'print the summary as JSON')
-    .action((flags: { config?: string; networkMap?: string[]; costMap?: string[]; json?: boolean }) => {
-      const options: LoadOptions = {}
-      if (flags.config) options.config = flags.config
-      if (flags.networkMap) options.networkMaps = flags.networkMap
-      if (flags.costMap) options.costMaps = flags.costMap
-      const { snapshot, source } = loadNetwork(options)
+    .action((flags: SourceFlags & { json?: boolean }) => {
+      const { snapshot, source } = loadNetwork(loadOptionsOf(flags))
       const summary = {
         source,
         networkMaps: [...snapshot.networkMaps.values()].map((m) => ({ id: m.resourceId, vtag: m.vtag, pids: m.pids.length, coversEverything: m.coversEverything })),

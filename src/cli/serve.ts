@@ -4,15 +4,12 @@
  * network on SIGHUP; shut down gracefully on SIGTERM/SIGINT.
  */
 import { Option, type Command } from 'commander'
-import { loadNetwork, type LoadOptions } from '../provisioning/load.ts'
+import { loadNetwork } from '../provisioning/load.ts'
 import { createAltoServer } from '../server/app.ts'
 import type { ServerOptions } from '../server/options.ts'
-import { collect, LOG_LEVELS, parsePort } from './options.ts'
+import { addSourceOptions, LOG_LEVELS, loadOptionsOf, parsePort, type SourceFlags } from './options.ts'
 
-interface ServeFlags {
-  config?: string
-  networkMap?: string[]
-  costMap?: string[]
+interface ServeFlags extends SourceFlags {
   host?: string
   port?: number
   publicUrl?: string
@@ -21,12 +18,7 @@ interface ServeFlags {
 }
 
 export function registerServe(program: Command): void {
-  program
-    .command('serve')
-    .description('Run an ALTO server. With no options it serves the embedded default network on http://127.0.0.1:8181/.')
-    .option('-c, --config <file>', 'YAML config file (see docs/config.md); `alto init` writes one')
-    .option('--network-map <file>', 'RFC 7285 network map JSON body; repeat for several maps', collect)
-    .option('--cost-map <file>', 'RFC 7285 cost map JSON body (numerical); repeat for several', collect)
+  addSourceOptions(program.command('serve').description('Run an ALTO server. With no options it serves the embedded default network on http://127.0.0.1:8181/.'))
     .option('--host <address>', 'listen address (default 127.0.0.1, or the config file\'s)')
     .option('-p, --port <port>', 'listen port, 0 for any free port (default 8181)', parsePort)
     .option('--public-url <url>', 'base URL of the URIs in the IRD (default: from the request Host header)')
@@ -48,10 +40,7 @@ SIGTERM and SIGINT finish in-flight requests and exit.`,
 }
 
 async function serve(flags: ServeFlags): Promise<void> {
-  const loadOptions: LoadOptions = {}
-  if (flags.config) loadOptions.config = flags.config
-  if (flags.networkMap) loadOptions.networkMaps = flags.networkMap
-  if (flags.costMap) loadOptions.costMaps = flags.costMap
+  const loadOptions = loadOptionsOf(flags)
   const loaded = loadNetwork(loadOptions)
 
   const options: ServerOptions = { ...loaded.config.server }
