@@ -2,3 +2,4 @@
 export * from './constraints.ts'
 export * from './ordinal.ts'
 export * from './cost-map.ts'
+export * from './rank.ts'

@@ -29,6 +29,7 @@ const NAMES: Record<AddressType, string> = { ipv4: 'IPv4', ipv6: 'IPv6' }
 
 /** A strict dotted quad: four decimal numbers 0-255 without leading zeros (`01` could be octal). */
 export function parseIPv4(text: string): Uint8Array | undefined {
+  if (typeof text !== 'string') return undefined
   const bytes = new Uint8Array(4)
   return parseIPv4Into(text, bytes) ? bytes : undefined
 }
@@ -69,7 +70,7 @@ const MAX_IPV6_TEXT = 45
  * Zone ids (`fe80::1%eth0`, RFC 4007) are refused: they name an interface, not an address.
  */
 export function parseIPv6(text: string): Uint8Array | undefined {
-  if (text.length < 2 || text.length > MAX_IPV6_TEXT) return undefined
+  if (typeof text !== 'string' || text.length < 2 || text.length > MAX_IPV6_TEXT) return undefined
   const gap = text.indexOf('::')
   let groups: number[] | undefined
   if (gap === -1) {
@@ -121,6 +122,7 @@ export function parseAddress(family: AddressType, text: string): ParsedAddress |
 
 /** RFC 7285 §10.4.3 typed endpoint address "ipv4:192.0.2.2" / "ipv6:2001:db8::1". undefined if malformed or unknown type. */
 export function parseTypedAddress(typed: string): ParsedAddress | undefined {
+  if (typeof typed !== 'string') return undefined // request JSON may hold anything
   const colon = typed.indexOf(':')
   if (colon === -1) return undefined
   // §10.4.1: the address types are the lowercase strings "ipv4" and "ipv6".
@@ -136,6 +138,7 @@ export function parseTypedAddress(typed: string): ParsedAddress | undefined {
 export function parsePrefix(family: AddressType, text: string): ParsedPrefix | { error: string } {
   const bits = BITS[family]
   if (bits === undefined) return { error: `unknown address type ${JSON.stringify(family)} (expected ipv4 or ipv6)` }
+  if (typeof text !== 'string') return { error: `a prefix is a string, not ${JSON.stringify(text)}` }
   const slash = text.indexOf('/')
   const addressText = slash === -1 ? text : text.slice(0, slash)
   const bytes = family === 'ipv4' ? parseIPv4(addressText) : parseIPv6(addressText)
@@ -176,7 +179,7 @@ function clearHostBits(bytes: Uint8Array, length: number): boolean {
 
 /** Guess the family from the text (contains ':' => ipv6) and parse. */
 export function parseAnyPrefix(text: string): ParsedPrefix | { error: string } {
-  return parsePrefix(text.includes(':') ? 'ipv6' : 'ipv4', text)
+  return parsePrefix(typeof text === 'string' && text.includes(':') ? 'ipv6' : 'ipv4', text)
 }
 
 /**

@@ -106,11 +106,11 @@ export class NetworkMap {
     // Read the prefixes back from the tries: deduplicated, and in address order.
     const prefixes = pids.map((): Partial<Record<AddressType, string[]>> => ({}))
     for (const family of ADDRESS_TYPES) {
-      for (const entry of tries[family].entries()) {
-        const group = prefixes[entry.value]!
+      tries[family].forEach((bytes, length, pidIndex) => {
+        const group = prefixes[pidIndex]!
         const list = (group[family] ??= [])
-        list.push(`${formatAddress(family, entry.bytes)}/${entry.length}`)
-      }
+        list.push(`${formatAddress(family, bytes)}/${length}`)
+      })
     }
     for (const group of prefixes) {
       for (const family of ADDRESS_TYPES) if (group[family]) Object.freeze(group[family])

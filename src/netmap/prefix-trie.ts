@@ -6,7 +6,8 @@
  * 1. **A path-compressed binary trie** (a Patricia trie) holds the prefixes: insert, exact `get`
  *    and ordered iteration. A node is a prefix that is stored, or a branch point where two stored
  *    prefixes part; chains of one-child nodes are skipped, so n prefixes need at most 2n nodes,
- *    whatever their lengths. Nodes are parallel typed arrays that double when full.
+ *    whatever their lengths. Nodes are fixed-size records (children, value, length, key) in one
+ *    Int32Array that doubles when full.
  * 2. **An interval table** answers lookups. Stored prefixes cut the address space into at most
  *    2n + 1 ranges that each have a single answer (adjacent ranges with the same answer are
  *    merged). Their start addresses are sorted in one Uint32Array, and a direct index on the top
@@ -27,6 +28,12 @@
 
 const NONE = -1
 const INITIAL_NODES = 64
+// Fields of a trie node record.
+const KID0 = 0
+const KID1 = 1
+const VALUE = 2
+const LENGTH = 3
+const KEY = 4
 const MAX_INDEX_BITS = 20
 
 export interface PrefixEntry {
@@ -39,13 +46,14 @@ export class PrefixTrie {
   readonly bits: number
   /** 32-bit words per key: 1 for IPv4, 4 for IPv6. */
   readonly #words: number
+  /** Int32s per node: KID0, KID1, VALUE, LENGTH, then the key words. */
+  readonly #stride: number
 
-  // The trie. Node 0 is the root, the /0 prefix, which is nobody's child, so 0 in #kids means "no child".
-  #keys: Uint32Array // #words per node, host bits zero
-  #lens: Uint8Array
-  #vals: Int32Array // NONE for a branch point that stores no prefix
-  #kids: Int32Array // two per node: bit 0, bit 1
-  #nodes = 1
+  // The trie, one record per node so that visiting a node touches one cache line. A node is named
+  // by the offset of its record; the root, the /0 prefix, is at 0 and nobody's child, so a child
+  // of 0 means "none". Keys have their host bits zero.
+  #trie: Int32Array
+  #used: number // offset of the first free record
   #size = 0
 
   // The interval table, valid while !#dirty.
@@ -58,19 +66,19 @@ export class PrefixTrie {
   #shift = 31 // 32 - index bits
 
   /** The key of the current operation, and a scratch key for the table build. */
-  readonly #query: Uint32Array
-  readonly #scratch: Uint32Array
+  readonly #query: Int32Array
+  readonly #scratch: Int32Array
 
   constructor(bits: 32 | 128) {
     if (bits !== 32 && bits !== 128) throw new RangeError(`a prefix trie has 32 or 128 bits, not ${String(bits)}`)
     this.bits = bits
     this.#words = bits >>> 5
-    this.#keys = new Uint32Array(INITIAL_NODES * this.#words)
-    this.#lens = new Uint8Array(INITIAL_NODES)
-    this.#vals = new Int32Array(INITIAL_NODES).fill(NONE)
-    this.#kids = new Int32Array(INITIAL_NODES * 2)
-    this.#query = new Uint32Array(this.#words)
-    this.#scratch = new Uint32Array(this.#words)
+    this.#stride = KEY + this.#words
+    this.#trie = new Int32Array(INITIAL_NODES * this.#stride)
+    this.#trie[VALUE] = NONE
+    this.#used = this.#stride
+    this.#query = new Int32Array(this.#words)
+    this.#scratch = new Int32Array(this.#words)
   }
 
   /** Number of stored prefixes. */
@@ -90,24 +98,24 @@ export class PrefixTrie {
     const q = this.#query
     let node = 0
     for (;;) {
-      const nodeLength = this.#lens[node]!
+      const nodeLength = this.#trie[node + LENGTH]!
       if (nodeLength === length) {
-        const old = this.#vals[node]!
+        const old = this.#trie[node + VALUE]!
         if (old === value) return old
-        this.#vals[node] = value
+        this.#trie[node + VALUE] = value
         if (old === NONE) this.#size++
         this.#changed()
         return old
       }
-      const slot = 2 * node + bitAt(q, 0, nodeLength)
-      const child = this.#kids[slot]!
+      const slot = node + bitAt(q, 0, nodeLength)
+      const child = this.#trie[slot]!
       if (child === 0) {
-        // (Not `this.#kids[slot] = this.#newNode(…)`: that would write to the array #newNode may replace.)
+        // (Not `this.#trie[slot] = this.#newNode(…)`: that writes to the array #newNode may replace.)
         const leaf = this.#newNode(length, value)
-        this.#kids[slot] = leaf
+        this.#trie[slot] = leaf
         break
       }
-      const childLength = this.#lens[child]!
+      const childLength = this.#trie[child + LENGTH]!
       const common = this.#commonLength(child, Math.min(childLength, length))
       if (common === childLength) {
         node = child // the child's prefix is a prefix of ours: go down
@@ -116,16 +124,16 @@ export class PrefixTrie {
       if (common === length) {
         // Ours is a prefix of the child's: it goes between node and child.
         const inner = this.#newNode(length, value)
-        this.#kids[2 * inner + bitAt(this.#keys, child * this.#words, length)] = child
-        this.#kids[slot] = inner
+        this.#trie[inner + bitAt(this.#trie, child + KEY, length)] = child
+        this.#trie[slot] = inner
         break
       }
       // The two part after `common` bits: a branch node holds both.
       const branch = this.#newNode(common, NONE)
       const leaf = this.#newNode(length, value)
-      this.#kids[2 * branch + bitAt(this.#keys, child * this.#words, common)] = child
-      this.#kids[2 * branch + bitAt(q, 0, common)] = leaf
-      this.#kids[slot] = branch
+      this.#trie[branch + bitAt(this.#trie, child + KEY, common)] = child
+      this.#trie[branch + bitAt(q, 0, common)] = leaf
+      this.#trie[slot] = branch
       break
     }
     this.#size++
@@ -136,13 +144,14 @@ export class PrefixTrie {
   /** Value at exactly this prefix, or -1. */
   get(bytes: Uint8Array, length: number): number {
     this.#loadPrefix(bytes, length)
+    const trie = this.#trie
     let node = 0
     for (;;) {
-      const nodeLength = this.#lens[node]!
-      if (nodeLength === length) return this.#vals[node]!
-      const child = this.#kids[2 * node + bitAt(this.#query, 0, nodeLength)]!
+      const nodeLength = trie[node + LENGTH]!
+      if (nodeLength === length) return trie[node + VALUE]!
+      const child = trie[node + bitAt(this.#query, 0, nodeLength)]!
       if (child === 0) return NONE
-      const childLength = this.#lens[child]!
+      const childLength = trie[child + LENGTH]!
       if (childLength > length || this.#commonLength(child, childLength) !== childLength) return NONE
       node = child
     }
@@ -156,15 +165,18 @@ export class PrefixTrie {
     if (this.#words === 1) {
       return this.lookupV4(((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0)
     }
-    const q = this.#query
-    for (let w = 0; w < 4; w++) {
-      q[w] = (bytes[4 * w]! << 24) | (bytes[4 * w + 1]! << 16) | (bytes[4 * w + 2]! << 8) | bytes[4 * w + 3]!
+    const w0 = ((bytes[0]! << 24) | (bytes[1]! << 16) | (bytes[2]! << 8) | bytes[3]!) >>> 0
+    const w1 = ((bytes[4]! << 24) | (bytes[5]! << 16) | (bytes[6]! << 8) | bytes[7]!) >>> 0
+    const w2 = ((bytes[8]! << 24) | (bytes[9]! << 16) | (bytes[10]! << 8) | bytes[11]!) >>> 0
+    const w3 = ((bytes[12]! << 24) | (bytes[13]! << 16) | (bytes[14]! << 8) | bytes[15]!) >>> 0
+    if (this.#dirty && !this.#tableDue()) {
+      const q = this.#query
+      q[0] = w0
+      q[1] = w1
+      q[2] = w2
+      q[3] = w3
+      return this.#walk()
     }
-    if (this.#dirty && !this.#tableDue()) return this.#walk()
-    const w0 = q[0]!
-    const w1 = q[1]!
-    const w2 = q[2]!
-    const w3 = q[3]!
     const starts = this.#starts
     const bucket = w0 >>> this.#shift
     let lo = this.#index[bucket]!
@@ -234,10 +246,33 @@ export class PrefixTrie {
     const stack = [0]
     while (stack.length > 0) {
       const node = stack.pop()!
-      const value = this.#vals[node]!
-      if (value !== NONE) yield { bytes: this.#bytesOf(node), length: this.#lens[node]!, value }
-      const right = this.#kids[2 * node + 1]!
-      const left = this.#kids[2 * node]!
+      const trie = this.#trie
+      const value = trie[node + VALUE]!
+      if (value !== NONE) yield { bytes: this.#bytesOf(node), length: trie[node + LENGTH]!, value }
+      const right = trie[node + KID1]!
+      const left = trie[node + KID0]!
+      if (right !== 0) stack.push(right)
+      if (left !== 0) stack.push(left)
+    }
+  }
+
+  /**
+   * Call `fn` for every stored prefix in address order, like {@link entries} but without
+   * allocating: `bytes` is one buffer reused between calls (copy it to keep it).
+   */
+  forEach(fn: (bytes: Uint8Array, length: number, value: number) => void): void {
+    const bytes = new Uint8Array(this.bits >>> 3)
+    const stack = [0]
+    while (stack.length > 0) {
+      const node = stack.pop()!
+      const trie = this.#trie
+      const value = trie[node + VALUE]!
+      if (value !== NONE) {
+        this.#copyKey(node, bytes)
+        fn(bytes, trie[node + LENGTH]!, value)
+      }
+      const right = trie[node + KID1]!
+      const left = trie[node + KID0]!
       if (right !== 0) stack.push(right)
       if (left !== 0) stack.push(left)
     }
@@ -259,11 +294,11 @@ export class PrefixTrie {
 
   /** How many leading bits of node's key equal #query's, up to `limit`. */
   #commonLength(node: number, limit: number): number {
-    const keys = this.#keys
+    const trie = this.#trie
     const q = this.#query
-    const at = node * this.#words
+    const at = node + KEY
     for (let w = 0; 32 * w < limit; w++) {
-      const diff = keys[at + w]! ^ q[w]!
+      const diff = trie[at + w]! ^ q[w]!
       if (diff !== 0) return Math.min(limit, 32 * w + Math.clz32(diff))
     }
     return limit
@@ -271,29 +306,18 @@ export class PrefixTrie {
 
   /** A node whose key is the first `length` bits of #query. */
   #newNode(length: number, value: number): number {
-    if (this.#nodes === this.#lens.length) this.#grow()
-    const node = this.#nodes++
-    const at = node * this.#words
-    for (let w = 0; w < this.#words; w++) this.#keys[at + w] = this.#query[w]! & wordMask(length - 32 * w)
-    this.#lens[node] = length
-    this.#vals[node] = value
+    if (this.#used === this.#trie.length) {
+      const grown = new Int32Array(this.#trie.length * 2)
+      grown.set(this.#trie)
+      this.#trie = grown
+    }
+    const node = this.#used
+    this.#used += this.#stride
+    const trie = this.#trie
+    trie[node + VALUE] = value
+    trie[node + LENGTH] = length
+    for (let w = 0; w < this.#words; w++) trie[node + KEY + w] = this.#query[w]! & wordMask(length - 32 * w)
     return node
-  }
-
-  #grow(): void {
-    const capacity = this.#lens.length * 2
-    const keys = new Uint32Array(capacity * this.#words)
-    keys.set(this.#keys)
-    this.#keys = keys
-    const lens = new Uint8Array(capacity)
-    lens.set(this.#lens)
-    this.#lens = lens
-    const vals = new Int32Array(capacity).fill(NONE)
-    vals.set(this.#vals)
-    this.#vals = vals
-    const kids = new Int32Array(capacity * 2)
-    kids.set(this.#kids)
-    this.#kids = kids
   }
 
   #changed(): void {
@@ -313,18 +337,19 @@ export class PrefixTrie {
 
   /** LPM of the full address in #query by walking the trie. */
   #walk(): number {
+    const trie = this.#trie
     let node = 0
-    let best = this.#vals[0]!
+    let best = trie[VALUE]!
     for (;;) {
-      const nodeLength = this.#lens[node]!
+      const nodeLength = trie[node + LENGTH]!
       if (nodeLength === this.bits) return best
-      const child = this.#kids[2 * node + bitAt(this.#query, 0, nodeLength)]!
+      const child = trie[node + bitAt(this.#query, 0, nodeLength)]!
       if (child === 0) return best
-      const childLength = this.#lens[child]!
+      const childLength = trie[child + LENGTH]!
       // Path compression skipped bits: if they differ, nothing below matches either.
       if (this.#commonLength(child, childLength) !== childLength) return best
       node = child
-      const value = this.#vals[node]!
+      const value = trie[node + VALUE]!
       if (value !== NONE) best = value
     }
   }
@@ -334,25 +359,26 @@ export class PrefixTrie {
    * value (or what it inherits), its children cut into it, and after its end the parent's answer resumes.
    */
   #flatten(node: number, inherited: number): void {
-    const own = this.#vals[node]!
+    const trie = this.#trie
+    const own = trie[node + VALUE]!
     const value = own === NONE ? inherited : own
-    if (own !== NONE) this.#emit(this.#keys, node * this.#words, value)
-    const left = this.#kids[2 * node]!
-    const right = this.#kids[2 * node + 1]!
+    if (own !== NONE) this.#emit(trie, node + KEY, value)
+    const left = trie[node + KID0]!
+    const right = trie[node + KID1]!
     if (left !== 0) this.#flatten(left, value)
     if (right !== 0) this.#flatten(right, value)
     if (own !== NONE && this.#afterEnd(node)) this.#emit(this.#scratch, 0, inherited)
   }
 
   /** Start an interval at the key words[at…]; positions arrive in non-decreasing order. */
-  #emit(words: Uint32Array, at: number, value: number): void {
+  #emit(words: Int32Array, at: number, value: number): void {
     const starts = this.#starts
     const values = this.#values
     const last = this.#count - 1
     const lastAt = last * this.#words
     let samePosition = true
     for (let w = 0; w < this.#words; w++) {
-      if (starts[lastAt + w] !== words[at + w]) {
+      if (starts[lastAt + w] !== words[at + w]! >>> 0) {
         samePosition = false
         break
       }
@@ -360,10 +386,10 @@ export class PrefixTrie {
     if (samePosition) {
       // A longer or later prefix starts here too: it decides the answer.
       values[last] = value
-      if (last > 0 && values[last - 1] === value) this.#count--
+      if (last > 0 && values[last - 1] === value) this.#count-- // the same answer as before: merge
       return
     }
-    if (values[last] === value) return
+    if (values[last] === value) return // the same answer continues
     const to = this.#count * this.#words
     for (let w = 0; w < this.#words; w++) starts[to + w] = words[at + w]!
     values[this.#count++] = value
@@ -371,13 +397,12 @@ export class PrefixTrie {
 
   /** Put the first address after node's range in #scratch; false when the range ends the space. */
   #afterEnd(node: number): boolean {
-    const length = this.#lens[node]!
-    const at = node * this.#words
+    const length = this.#trie[node + LENGTH]!
     const next = this.#scratch
-    for (let w = 0; w < this.#words; w++) next[w] = this.#keys[at + w]! | ~wordMask(length - 32 * w)
+    for (let w = 0; w < this.#words; w++) next[w] = this.#trie[node + KEY + w]! | ~wordMask(length - 32 * w)
     for (let w = this.#words - 1; w >= 0; w--) {
-      next[w] = next[w]! + 1
-      if (next[w] !== 0) return true // no carry
+      next[w] = next[w]! + 1 // wraps from -1 (all ones) to 0: carry
+      if (next[w] !== 0) return true
     }
     return false
   }
@@ -402,20 +427,23 @@ export class PrefixTrie {
 
   #bytesOf(node: number): Uint8Array {
     const bytes = new Uint8Array(this.bits >>> 3)
-    const at = node * this.#words
+    this.#copyKey(node, bytes)
+    return bytes
+  }
+
+  #copyKey(node: number, bytes: Uint8Array): void {
     for (let w = 0; w < this.#words; w++) {
-      const word = this.#keys[at + w]!
+      const word = this.#trie[node + KEY + w]!
       bytes[4 * w] = word >>> 24
       bytes[4 * w + 1] = word >>> 16
       bytes[4 * w + 2] = word >>> 8
       bytes[4 * w + 3] = word
     }
-    return bytes
   }
 }
 
 /** Bit `i` (0 = most significant) of the key at words[at…]. */
-function bitAt(words: Uint32Array, at: number, i: number): number {
+function bitAt(words: Int32Array, at: number, i: number): number {
   return (words[at + (i >>> 5)]! >>> (31 - (i & 31))) & 1
 }
 

@@ -5,8 +5,30 @@
  */
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv'
 import { AltoProtocolError } from './errors.ts'
-import { costMapFilterSchema, endpointCostSchema, endpointPropSchema, networkMapFilterSchema } from './schemas.ts'
-import type { CostMapFilterRequest, EndpointCostRequest, EndpointPropRequest, NetworkMapFilterRequest } from './types.ts'
+import {
+  costMapBodySchema,
+  costMapFilterSchema,
+  endpointCostBodySchema,
+  endpointCostSchema,
+  endpointPropBodySchema,
+  endpointPropSchema,
+  errorBodySchema,
+  irdSchema,
+  networkMapBodySchema,
+  networkMapFilterSchema,
+} from './schemas.ts'
+import type {
+  CostMapBody,
+  CostMapFilterRequest,
+  EndpointCostBody,
+  EndpointCostRequest,
+  EndpointPropBody,
+  EndpointPropRequest,
+  IrdBody,
+  NetworkMapBody,
+  NetworkMapFilterRequest,
+} from './types.ts'
+import type { AltoErrorMeta } from './errors.ts'
 
 const ajv = new Ajv({ allErrors: false, strict: true })
 
@@ -24,6 +46,29 @@ export const validateNetworkMapFilter = compile<NetworkMapFilterRequest>(network
 export const validateCostMapFilter = compile<CostMapFilterRequest>(costMapFilterSchema)
 export const validateEndpointProp = compile<EndpointPropRequest>(endpointPropSchema)
 export const validateEndpointCost = compile<EndpointCostRequest>(endpointCostSchema)
+
+/**
+ * Checkers for response bodies: `undefined` when the body has the RFC's shape, else a sentence
+ * saying where it does not (`/meta/vtag must have required property 'tag'`).
+ */
+export type ResponseChecker<T> = (body: unknown) => body is T
+
+function compileResponse<T>(schema: object): ResponseChecker<T> & { explain(): string } {
+  const check = ajv.compile(schema)
+  const checker = ((body: unknown): body is T => check(body)) as ResponseChecker<T> & { explain(): string }
+  checker.explain = () => {
+    const error = check.errors?.[0]
+    return error ? `${error.instancePath || '(body)'} ${error.message ?? 'is invalid'}` : 'does not match'
+  }
+  return checker
+}
+
+export const isIrdBody = compileResponse<IrdBody>(irdSchema)
+export const isNetworkMapBody = compileResponse<NetworkMapBody>(networkMapBodySchema)
+export const isCostMapBody = compileResponse<CostMapBody>(costMapBodySchema)
+export const isEndpointPropBody = compileResponse<EndpointPropBody>(endpointPropBodySchema)
+export const isEndpointCostBody = compileResponse<EndpointCostBody>(endpointCostBodySchema)
+export const isErrorBody = compileResponse<{ meta: AltoErrorMeta }>(errorBodySchema)
 
 /** Parse request bytes as JSON, or throw E_SYNTAX with the parser's message. */
 export function parseJsonBody(bytes: Buffer | string | undefined): unknown {

@@ -189,6 +189,16 @@ describe('parseAddress and typed addresses (RFC 7285 §10.4.3)', () => {
     test(`parseTypedAddress refuses ${JSON.stringify(bad)}`, () => assert.equal(parseTypedAddress(bad), undefined))
   }
 
+  test('values that are not strings are refused, not thrown on', () => {
+    for (const value of [undefined, null, 42, ['ipv4:192.0.2.1'], { ipv4: '192.0.2.1' }] as unknown as string[]) {
+      assert.equal(parseTypedAddress(value), undefined)
+      assert.equal(parseIPv4(value), undefined)
+      assert.equal(parseIPv6(value), undefined)
+      assert.match(error(parsePrefix('ipv4', value)), /a prefix is a string/)
+      assert.match(error(parseAnyPrefix(value)), /a prefix is a string/)
+    }
+  })
+
   test('typedAddress writes the canonical typed form', () => {
     assert.equal(typedAddress(parseTypedAddress('ipv6:2001:0DB8::1')!), 'ipv6:2001:db8::1')
     assert.equal(typedAddress(parseAddress('ipv4', '198.51.100.7')!), 'ipv4:198.51.100.7')

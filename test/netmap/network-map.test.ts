@@ -117,6 +117,13 @@ describe('NetworkMap lookups without a default route', () => {
   test('does not cover everything', () => {
     assert.equal(map.coversEverything, false)
   })
+
+  test('covering everything needs both families, with or without a /0', () => {
+    const halves = { ipv4: ['0.0.0.0/1', '128.0.0.0/1'] }
+    assert.equal(NetworkMap.fromData('net', { a: halves }).coversEverything, false)
+    assert.equal(NetworkMap.fromData('net', { a: halves, b: { ipv6: ['::/0'] } }).coversEverything, true)
+    assert.equal(NetworkMap.fromData('net', { a: { ipv4: ['0.0.0.0/0'], ipv6: ['::/1'] } }).coversEverything, false)
+  })
 })
 
 describe('NetworkMap.fromData canonicalizes', () => {

@@ -227,6 +227,39 @@ function conformance(bits: Bits): void {
       assert.deepEqual(actual, expected)
     })
 
+    test('forEach visits what entries lists, in the same order, reusing one buffer', () => {
+      const rng = mulberry32(bits + 17)
+      const next = prefixGenerator(rng, bits)
+      const trie = new PrefixTrie(bits)
+      for (let i = 0; i < 500; i++) {
+        const p = next()
+        trie.insert(p.bytes, p.length, i)
+      }
+      const seen: string[] = []
+      const buffers = new Set<Uint8Array>()
+      trie.forEach((bytes, length, value) => {
+        buffers.add(bytes)
+        seen.push(`${key({ bytes, length })}=${value}`)
+      })
+      assert.deepEqual(seen, [...trie.entries()].map((e) => `${key(e)}=${e.value}`))
+      assert.equal(seen.length, trie.size)
+      assert.equal(buffers.size, 1)
+    })
+
+    test('coversAll is about addresses, not about storing the /0 prefix', () => {
+      const trie = new PrefixTrie(bits)
+      const low = new Uint8Array(bits / 8)
+      const high = low.slice()
+      high[0] = 0x80
+      trie.insert(low, 1, 1)
+      assert.equal(trie.coversAll, false)
+      trie.insert(high, 2, 2)
+      assert.equal(trie.coversAll, false)
+      high[0] = 0xc0
+      trie.insert(high, 2, 3)
+      assert.equal(trie.coversAll, true)
+    })
+
     test('an empty trie matches nothing', () => {
       const trie = new PrefixTrie(bits)
       assert.equal(trie.size, 0)

@@ -1,0 +1,16 @@
+/**
+ * @module altokit
+ * The library API: protocol types and errors, network and cost maps, the client with peer
+ * selection, provisioning and the server. The `alto` program is a thin shell over these.
+ */
+export * from './protocol/index.ts'
+export * from './netmap/index.ts'
+export * from './cost/index.ts'
+export * from './client/index.ts'
+export { buildSnapshot, Snapshot, type ServedCostMap, type PropertyIndex } from './provisioning/snapshot.ts'
+export type { NetworkSpec, NetworkMapSpec, CostMapSpec, PropertySpec, AltoConfig, ServerConfig } from './provisioning/spec.ts'
+export { loadNetwork, type LoadOptions } from './provisioning/load.ts'
+export { loadConfigFile } from './provisioning/config.ts'
+export { defaultNetworkSpec } from './provisioning/default-network.ts'
+export { createAltoServer, type AltoServer } from './server/app.ts'
+export type { ServerOptions } from './server/options.ts'
