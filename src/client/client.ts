@@ -48,6 +48,9 @@ export interface ClientStats {
   cacheHits: number
   /** POST queries (filtered maps, endpoint services). */
   queries: number
+  /** Request and response body bytes (uncompressed). */
+  bytesSent: number
+  bytesReceived: number
 }
 
 interface CacheEntry {
@@ -68,7 +71,7 @@ export class AltoClient {
   readonly #inflight = new Map<string, Promise<unknown>>()
   readonly #guidance = new Map<string, { mapBody: NetworkMapBody; costBody: CostMapBody; guidance: LocalGuidance }>()
   #directory: Promise<Directory> | undefined
-  readonly #stats: Omit<ClientStats, 'requests'> = { fullFetches: 0, notModified: 0, cacheHits: 0, queries: 0 }
+  readonly #stats: Omit<ClientStats, 'requests' | 'bytesSent' | 'bytesReceived'> = { fullFetches: 0, notModified: 0, cacheHits: 0, queries: 0 }
 
   constructor(irdUri: string, options: AltoClientOptions = {}) {
     this.irdUri = new URL(irdUri).href
@@ -85,7 +88,8 @@ export class AltoClient {
   }
 
   get stats(): ClientStats {
-    return { requests: this.#transport.requests, ...this.#stats }
+    const t = this.#transport
+    return { requests: t.requests, bytesSent: t.bytesSent, bytesReceived: t.bytesReceived, ...this.#stats }
   }
 
   /** The IRD and its secondary IRDs, read once (a failed read is retried on the next call). */

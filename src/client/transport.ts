@@ -58,8 +58,10 @@ export class Transport {
   readonly #dispatcher: Dispatcher | undefined
   readonly #ownsDispatcher: boolean
   readonly #authorization: string | undefined
-  /** Number of HTTP requests sent, retries included (for load accounting). */
+  /** HTTP requests sent, retries included, and body bytes both ways (for load accounting). */
   requests = 0
+  bytesSent = 0
+  bytesReceived = 0
 
   constructor(options: TransportOptions = {}) {
     this.#options = options
@@ -101,6 +103,7 @@ export class Transport {
     if (this.#authorization) headers.authorization = this.#authorization
     const timeout = this.#options.timeoutMs ?? 10_000
     this.requests++
+    if (exchange.body !== undefined) this.bytesSent += Buffer.byteLength(exchange.body)
     const response = await request(exchange.url, {
       method: exchange.method,
       headers,
@@ -110,6 +113,7 @@ export class Transport {
       ...(this.#dispatcher ? { dispatcher: this.#dispatcher } : {}),
     })
     const text = await response.body.text()
+    this.bytesReceived += Buffer.byteLength(text)
     const contentType = String(response.headers['content-type'] ?? '').split(';', 1)[0]!.trim().toLowerCase()
     let json: unknown
     if (text !== '' && (contentType.endsWith('+json') || contentType === 'application/json')) {

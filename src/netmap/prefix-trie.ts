@@ -15,9 +15,10 @@
  *    short binary search over contiguous memory: two or three cache misses on a table of a
  *    million prefixes, against one per level when walking any trie.
  *
- * Why not a multibit trie with prefix expansion (8-bit strides, DIR-24-8)? It is about as fast,
+ * Why not a multibit trie with prefix expansion (8-bit strides, DIR-24-8)? It can be faster still,
  * but its memory depends on the prefix lengths: every isolated long prefix costs a full 256-slot
- * node per level, so a million random /32s need gigabytes. The interval table is bounded by the
+ * node per level, so a million random /32s need gigabytes, and DIR-24-8 spends 64 MB on even a
+ * three-prefix map. The interval table is bounded by the
  * number of prefixes for any input and also merges away prefixes nested in a same-answer parent.
  *
  * The table is derived lazily. After a change, lookups walk the trie (O(bits)) and, once they
