@@ -9,6 +9,8 @@ import { EXIT, ExitError } from './exit.ts'
 import { registerCheck } from './check.ts'
 import { registerHashPassword } from './hash-password.ts'
 import { registerInit } from './init.ts'
+import { registerQuery } from './query.ts'
+import { registerRank } from './rank.ts'
 import { registerServe } from './serve.ts'
 
 export function buildProgram(): Command {
@@ -21,6 +23,8 @@ export function buildProgram(): Command {
   registerInit(program)
   registerCheck(program)
   registerHashPassword(program)
+  registerQuery(program)
+  registerRank(program)
   return program
 }
 

@@ -22,12 +22,12 @@ async function serverRequests(server: AltoServer): Promise<number> {
   return metric.values.reduce((sum, v) => sum + v.value, 0)
 }
 
-async function run(mode: 'map' | 'ecs') {
+async function run(mode: 'map' | 'ecs', maxAgeS = 60) {
   const server = createAltoServer(buildSnapshot(defaultNetworkSpec()), {
     port: 0,
     logger: pino({ level: 'silent' }),
     limits: { rateLimit: { max: 0, windowMs: 1000 } },
-    maxAgeS: 60,
+    maxAgeS,
   })
   const url = await server.listen()
   const rng = seededRng(2014)
@@ -87,4 +87,11 @@ test(`load: ${CLIENTS} clients x ${CANDIDATES} candidates x ${EPOCHS} epochs, ma
   // With a 60 s max-age and 30 s epochs the request counts come out even (11 per client); the
   // difference is in what they carry: map-mode revalidations are bodyless 304s.
   assert.ok(map.bytes < ecs.bytes / 3, `map ${map.bytes} bytes vs ecs ${ecs.bytes} bytes`)
+})
+
+test('load: with max-age=300, map mode needs no revalidation within ten 30 s epochs', async (t) => {
+  const map = await run('map', 300)
+  t.diagnostic(`map, max-age 300: ${JSON.stringify(map)}`)
+  assert.equal(map.requests, CLIENTS * 3)
+  assert.equal(map.notModified, 0)
 })
