@@ -111,7 +111,7 @@ Run \`alto query <kind> --help\` for the options of each kind; docs/cli-client.m
   addCostTypeOptions(kindCommand(query, 'cost-map', 'a full cost map of one cost type (§11.2.3)'))
     .addOption(new Option('--network-map <id>', 'network map the costs are on (default: the IRD\'s default)').conflicts('resource'))
     .action((flags: QueryFlags) => {
-      // A full cost map resource has one cost type (RFC 7285 §11.2.3.1): naming both is ambiguous.
+      // A full cost map resource has one cost type (RFC 7285 §11.2.3.4): naming both is ambiguous.
       if (flags.resource !== undefined && costTypeOf(flags) !== undefined) throw new ExitError(EXIT.usage, 'give --resource or a cost type, not both: a cost map resource has one cost type')
       return run(flags, ({ client, transport }) =>
         flags.resource !== undefined ? ask(client, transport, flags.resource, 'cost-map') : client.costMap(costTypeOf(flags) ?? DEFAULT_COST_TYPE, flags.networkMap),

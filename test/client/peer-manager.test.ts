@@ -121,7 +121,7 @@ test('slow, data-less and unreachable peers die, and their slots are refilled ne
       ['198.51.100.202:6881', 'candidate', 'unreachable'],
     ],
   )
-  assert.deepEqual(manager.active().map((p) => p.peer), ['198.51.100.200:6881', b === '198.51.100.201:6881' ? '' : '198.51.100.201:6881', c].filter(Boolean).length === 3 ? manager.active().map((p) => p.peer) : [])
+  assert.deepEqual(new Set(manager.active().slice(0, 2).map((p) => p.peer)), new Set(['198.51.100.200:6881', '198.51.100.201:6881']))
   assert.equal(manager.state(c), 'active')
   assert.deepEqual(manager.active().map((p) => p.cost), [5, 5, 1], 'freed slots 0 and 1 refilled with the next best')
   assert.deepEqual(manager.dead().map((p) => [p.peer, p.reason]), [[a, 'slow'], [b, 'no-data'], ['198.51.100.202:6881', 'unreachable']])
@@ -154,7 +154,7 @@ test('grace: an active peer that reports nothing survives its first epoch, then 
 
 test('ecs mode: only candidates new since the last epoch go into the endpoint cost query', async (t) => {
   const env = await setup(t)
-  const manager = env.manager({ mode: 'ecs', maxActive: 2, randomFraction: 0 })
+  const manager = env.manager({ mode: 'ecs', maxActive: 2, randomFraction: 0, minThroughput: 0 })
   manager.addCandidates([...far(3), ...local(2)])
   const first = await manager.epoch()
   assert.deepEqual({ ranked: first.ranked, queries: first.queries }, { ranked: 5, queries: 1 })
@@ -178,7 +178,7 @@ test('ecs mode: only candidates new since the last epoch go into the endpoint co
 
 test('map mode: a new network map vtag re-ranks every candidate, with no query', async (t) => {
   const env = await setup(t)
-  const manager = env.manager({ maxActive: 1, randomFraction: 0 })
+  const manager = env.manager({ maxActive: 1, randomFraction: 0, minThroughput: 0 })
   manager.addCandidates([...far(3), ...near(2), ...local(1)])
   const first = await manager.epoch()
   assert.deepEqual(manager.candidates().map((p) => p.pid), ['PID2', 'PID2', 'PID3', 'PID3', 'PID3'])
@@ -226,12 +226,8 @@ test('ALTO down: epochs go on unguided in random order, old costs are kept, noth
   assert.equal(down.guided, false)
   assert.match(down.reason!, /Cannot reach/)
   assert.deepEqual({ ranked: down.ranked, demoted: down.demoted, promoted: down.promoted, active: down.active }, { ranked: 0, demoted: 1, promoted: 1, active: 2 })
-  assert.deepEqual(
-    manager.candidates().map((p) => p.cost),
-    [5, 5, 10, 10, null, null, null].slice(0, manager.candidates().length),
-    'ranked candidates keep their costs; unranked ones follow in random order',
-  )
-  assert.equal(manager.candidates().filter((p) => p.cost === null).length, 2)
+  assert.equal(manager.state('192.0.2.100:6881'), 'active', 'the best remembered candidate took the free slot')
+  assert.deepEqual(manager.candidates().map((p) => p.cost), [5, 5, 10, 10, null, null, null], 'ranked candidates keep their costs; unranked ones follow')
   assert.equal(summaries.length, 3)
 
   // A manager that never reached its server still fills its slots, at random.
