@@ -8,26 +8,18 @@
  *    prefixes part; chains of one-child nodes are skipped, so n prefixes need at most 2n nodes,
  *    whatever their lengths. Nodes are fixed-size records (children, value, length, key) in one
  *    Int32Array that doubles when full.
- * 2. **An interval table** answers lookups. Stored prefixes cut the address space into at most
- *    2n + 1 ranges that each have a single answer (adjacent ranges with the same answer are
- *    merged). Their start addresses are sorted in one Uint32Array, and a direct index on the top
- *    k bits (k up to 20) says which few ranges a bucket holds. A lookup is one index read plus a
- *    short binary search over contiguous memory: two or three cache misses on a table of a
- *    million prefixes, against one per level when walking any trie.
- *
- * Why not a multibit trie with prefix expansion (8-bit strides, DIR-24-8)? It can be faster still,
- * but its memory depends on the prefix lengths: every isolated long prefix costs a full 256-slot
- * node per level, so a million random /32s need gigabytes, and DIR-24-8 spends 64 MB on even a
- * three-prefix map. The interval table is bounded by the
- * number of prefixes for any input and also merges away prefixes nested in a same-answer parent.
+ * 2. **An interval table** answers lookups: the sorted starts of the ranges that the prefixes cut
+ *    the address space into, each with its answer, indexed on the top bits. It lives in
+ *    prefix-table.ts, which also says why it is chosen over a multibit trie; this file walks the
+ *    trie in address order to feed it the range starts.
  *
  * The table is derived lazily. After a change, lookups walk the trie (O(bits)) and, once they
  * have cost about as much as a rebuild, the table is rebuilt; so bulk loading followed by lookups
  * (every network map) runs on the table, and interleaved inserts and lookups stay cheap.
  * {@link PrefixTrie.compile} builds it at once.
  */
+import { NONE, type PrefixTable, PrefixTableBuilder } from './prefix-table.ts'
 
-const NONE = -1
 const INITIAL_NODES = 64
 // Fields of a trie node record.
 const KID0 = 0
@@ -35,7 +27,6 @@ const KID1 = 1
 const VALUE = 2
 const LENGTH = 3
 const KEY = 4
-const MAX_INDEX_BITS = 20
 
 export interface PrefixEntry {
   bytes: Uint8Array
@@ -57,14 +48,9 @@ export class PrefixTrie {
   #used: number // offset of the first free record
   #size = 0
 
-  // The interval table, valid while !#dirty.
-  #dirty = true
+  /** The lookup table; undefined from a change until it is rebuilt. */
+  #table: PrefixTable | undefined
   #lookupsSinceChange = 0
-  #starts = new Uint32Array(0) // #words per interval, ascending
-  #values = new Int32Array(0)
-  #count = 0
-  #index = new Int32Array(0) // bucket -> interval holding the bucket's first address
-  #shift = 31 // 32 - index bits
 
   /** The key of the current operation, and a scratch key for the table build. */
   readonly #query: Int32Array
@@ -170,7 +156,8 @@ export class PrefixTrie {
     const w1 = ((bytes[4]! << 24) | (bytes[5]! << 16) | (bytes[6]! << 8) | bytes[7]!) >>> 0
     const w2 = ((bytes[8]! << 24) | (bytes[9]! << 16) | (bytes[10]! << 8) | bytes[11]!) >>> 0
     const w3 = ((bytes[12]! << 24) | (bytes[13]! << 16) | (bytes[14]! << 8) | bytes[15]!) >>> 0
-    if (this.#dirty && !this.#tableDue()) {
+    const table = this.#table ?? this.#tableIfDue()
+    if (table === undefined) {
       const q = this.#query
       q[0] = w0
       q[1] = w1
@@ -178,68 +165,29 @@ export class PrefixTrie {
       q[3] = w3
       return this.#walk()
     }
-    const starts = this.#starts
-    const bucket = w0 >>> this.#shift
-    let lo = this.#index[bucket]!
-    let hi = this.#index[bucket + 1]!
-    // The answer is the last interval starting at or before the address; starts[lo] is.
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1
-      const at = 4 * mid
-      const s0 = starts[at]!
-      let startsBefore: boolean
-      if (s0 !== w0) startsBefore = s0 < w0
-      else if (starts[at + 1] !== w1) startsBefore = starts[at + 1]! < w1
-      else if (starts[at + 2] !== w2) startsBefore = starts[at + 2]! < w2
-      else startsBefore = starts[at + 3]! <= w3
-      if (startsBefore) lo = mid
-      else hi = mid - 1
-    }
-    return this.#values[lo]!
+    return table.lookupV6(w0, w1, w2, w3)
   }
 
   /** Fast path for IPv4 as an unsigned 32-bit integer (only when bits === 32). */
   lookupV4(address: number): number {
     if (this.#words !== 1) throw new RangeError('lookupV4 needs a 32-bit trie')
     const a = address >>> 0
-    if (this.#dirty && !this.#tableDue()) {
+    const table = this.#table ?? this.#tableIfDue()
+    if (table === undefined) {
       this.#query[0] = a
       return this.#walk()
     }
-    const starts = this.#starts
-    const bucket = a >>> this.#shift
-    let lo = this.#index[bucket]!
-    let hi = this.#index[bucket + 1]!
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >>> 1
-      if (starts[mid]! <= a) lo = mid
-      else hi = mid - 1
-    }
-    return this.#values[lo]!
+    return table.lookupV4(a)
   }
 
   /** True when every address of the family has a match (e.g. the /0 prefix is stored). */
   get coversAll(): boolean {
-    this.compile()
-    for (let i = 0; i < this.#count; i++) if (this.#values[i] === NONE) return false
-    return true
+    return this.#compiled().coversAll
   }
 
   /** Build the lookup table now instead of on demand (e.g. before serving). Cheap when up to date. */
   compile(): void {
-    if (!this.#dirty) return
-    const capacity = 2 * this.#size + 1
-    this.#starts = new Uint32Array(capacity * this.#words)
-    this.#values = new Int32Array(capacity)
-    this.#values[0] = NONE // one interval, the whole space, no answer
-    this.#count = 1
-    this.#flatten(0, NONE)
-    if (this.#count < capacity) {
-      this.#starts = this.#starts.slice(0, this.#count * this.#words)
-      this.#values = this.#values.slice(0, this.#count)
-    }
-    this.#buildIndex()
-    this.#dirty = false
+    this.#compiled()
   }
 
   /** Every stored prefix (bytes copy, length, value), in address order (shorter prefix first on ties). */
@@ -322,18 +270,26 @@ export class PrefixTrie {
   }
 
   #changed(): void {
-    this.#dirty = true
+    this.#table = undefined
     this.#lookupsSinceChange = 0
+  }
+
+  /** The lookup table, rebuilt from the trie if a change made it stale. */
+  #compiled(): PrefixTable {
+    if (this.#table) return this.#table
+    const builder = new PrefixTableBuilder(this.#words, 2 * this.#size + 1)
+    this.#flatten(0, NONE, builder)
+    this.#table = builder.build()
+    return this.#table
   }
 
   /**
    * Called by each lookup while the table is stale: rebuild it once the trie walks since the last
-   * change have cost about as much as a rebuild (which visits every node). True if rebuilt.
+   * change have cost about as much as a rebuild (which visits every node). Undefined until then.
    */
-  #tableDue(): boolean {
-    if (++this.#lookupsSinceChange <= 64 + (this.#size >>> 3)) return false
-    this.compile()
-    return true
+  #tableIfDue(): PrefixTable | undefined {
+    if (++this.#lookupsSinceChange <= 64 + (this.#size >>> 3)) return undefined
+    return this.#compiled()
   }
 
   /** LPM of the full address in #query by walking the trie. */
@@ -359,41 +315,16 @@ export class PrefixTrie {
    * Append the intervals of node's subtree, in address order: the node's own range starts with its
    * value (or what it inherits), its children cut into it, and after its end the parent's answer resumes.
    */
-  #flatten(node: number, inherited: number): void {
+  #flatten(node: number, inherited: number, table: PrefixTableBuilder): void {
     const trie = this.#trie
     const own = trie[node + VALUE]!
     const value = own === NONE ? inherited : own
-    if (own !== NONE) this.#emit(trie, node + KEY, value)
+    if (own !== NONE) table.emit(trie, node + KEY, value)
     const left = trie[node + KID0]!
     const right = trie[node + KID1]!
-    if (left !== 0) this.#flatten(left, value)
-    if (right !== 0) this.#flatten(right, value)
-    if (own !== NONE && this.#afterEnd(node)) this.#emit(this.#scratch, 0, inherited)
-  }
-
-  /** Start an interval at the key words[at…]; positions arrive in non-decreasing order. */
-  #emit(words: Int32Array, at: number, value: number): void {
-    const starts = this.#starts
-    const values = this.#values
-    const last = this.#count - 1
-    const lastAt = last * this.#words
-    let samePosition = true
-    for (let w = 0; w < this.#words; w++) {
-      if (starts[lastAt + w] !== words[at + w]! >>> 0) {
-        samePosition = false
-        break
-      }
-    }
-    if (samePosition) {
-      // A longer or later prefix starts here too: it decides the answer.
-      values[last] = value
-      if (last > 0 && values[last - 1] === value) this.#count-- // the same answer as before: merge
-      return
-    }
-    if (values[last] === value) return // the same answer continues
-    const to = this.#count * this.#words
-    for (let w = 0; w < this.#words; w++) starts[to + w] = words[at + w]!
-    values[this.#count++] = value
+    if (left !== 0) this.#flatten(left, value, table)
+    if (right !== 0) this.#flatten(right, value, table)
+    if (own !== NONE && this.#afterEnd(node)) table.emit(this.#scratch, 0, inherited)
   }
 
   /** Put the first address after node's range in #scratch; false when the range ends the space. */
@@ -406,24 +337,6 @@ export class PrefixTrie {
       if (next[w] !== 0) return true
     }
     return false
-  }
-
-  /** index[b] = the interval holding bucket b's first address; index[buckets] = the last interval. */
-  #buildIndex(): void {
-    const bits = Math.min(MAX_INDEX_BITS, 32 - Math.clz32(this.#count))
-    this.#shift = 32 - bits
-    const buckets = 1 << bits
-    const index = new Int32Array(buckets + 1)
-    const starts = this.#starts
-    const words = this.#words
-    let i = 0
-    for (let b = 0; b < buckets; b++) {
-      const first = (b << this.#shift) >>> 0
-      while (i + 1 < this.#count && startsAtOrBefore(starts, (i + 1) * words, words, first)) i++
-      index[b] = i
-    }
-    index[buckets] = this.#count - 1
-    this.#index = index
   }
 
   #bytesOf(node: number): Uint8Array {
@@ -453,12 +366,4 @@ function wordMask(covered: number): number {
   if (covered >= 32) return 0xffffffff
   if (covered <= 0) return 0
   return (0xffffffff << (32 - covered)) >>> 0
-}
-
-/** Whether the key at starts[at…] is <= the address whose first word is `first` and rest zero. */
-function startsAtOrBefore(starts: Uint32Array, at: number, words: number, first: number): boolean {
-  const s0 = starts[at]!
-  if (s0 !== first) return s0 < first
-  for (let w = 1; w < words; w++) if (starts[at + w] !== 0) return false
-  return true
 }
