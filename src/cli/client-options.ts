@@ -9,7 +9,7 @@ import { InvalidArgumentError, Option, type Command } from 'commander'
 import { Agent } from 'undici'
 import { AltoClient } from '../client/client.ts'
 import { parsePeerAddress, type PeerAddress } from '../client/peer-address.ts'
-import { Transport, type TransportOptions } from '../client/transport.ts'
+import type { TransportOptions } from '../client/transport.ts'
 import { COST_MODES } from '../protocol/cost-types.ts'
 import type { CostMode, CostType } from '../protocol/types.ts'
 import { EXIT, ExitError } from './exit.ts'
@@ -22,10 +22,9 @@ export interface ClientFlags {
   timeout?: number
 }
 
-/** A client and a raw transport to one server, sharing one connection pool. */
+/** A client to one server, on a connection pool of its own. */
 export interface Connection {
   client: AltoClient
-  transport: Transport
   close(): Promise<void>
 }
 
@@ -80,13 +79,10 @@ export function connect(flags: ClientFlags, env: NodeJS.ProcessEnv = process.env
   const agent = new Agent({ connect: { timeout: timeoutMs, ...(ca === undefined ? {} : { ca }) } })
   options.dispatcher = agent
   const client = new AltoClient(flags.server, options)
-  const transport = new Transport(options)
   return {
     client,
-    transport,
     async close() {
       await client.close()
-      await transport.close()
       await agent.close()
     },
   }

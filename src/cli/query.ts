@@ -6,14 +6,13 @@
  * it (RFC 7285 §8.5 errors are passed through).
  */
 import { InvalidArgumentError, Option, type Command } from 'commander'
-import type { Connection } from './client-options.ts'
+import type { AltoClient } from '../client/client.ts'
 import type { DirectoryResource } from '../client/directory.ts'
 import { parseConstraint } from '../cost/constraints.ts'
 import { wireCostType } from '../protocol/cost-types.ts'
 import { createAltoError, isAltoProtocolError } from '../protocol/errors.ts'
 import { MediaType } from '../protocol/media-types.ts'
 import type { AddressType, CostMapFilterRequest, CostType, EndpointCostRequest, EndpointPropRequest, NetworkMapFilterRequest } from '../protocol/types.ts'
-import { isCostMapBody, isEndpointCostBody, isEndpointPropBody, isIrdBody, isNetworkMapBody} from '../protocol/validate.ts'
 import {
   addClientOptions,
   addCostTypeOptions,
@@ -24,6 +23,7 @@ import {
   parseList,
   printJson,
   type ClientFlags,
+  type Connection,
   type CostTypeFlags,
 } from './client-options.ts'
 import { collect } from './options.ts'
@@ -42,21 +42,25 @@ interface QueryFlags extends ClientFlags, CostTypeFlags {
   properties?: string[]
 }
 
-type Checker = ((body: unknown) => boolean) & { explain(): string }
 
 /** What a resource of each kind looks like in the IRD (RFC 7285 §9.2.3, media types of §13.7). */
 const KINDS = {
-  'network-map': { what: 'network map', mediaType: MediaType.networkMap, accepts: undefined, check: isNetworkMapBody },
-  'filtered-network-map': { what: 'filtered network map', mediaType: MediaType.networkMap, accepts: MediaType.networkMapFilter, check: isNetworkMapBody },
-  'cost-map': { what: 'cost map', mediaType: MediaType.costMap, accepts: undefined, check: isCostMapBody },
-  'filtered-cost-map': { what: 'filtered cost map', mediaType: MediaType.costMap, accepts: MediaType.costMapFilter, check: isCostMapBody },
-  'endpoint-props': { what: 'endpoint property service', mediaType: MediaType.endpointProp, accepts: MediaType.endpointPropParams, check: isEndpointPropBody },
-  'endpoint-costs': { what: 'endpoint cost service', mediaType: MediaType.endpointCost, accepts: MediaType.endpointCostParams, check: isEndpointCostBody },
-} as const satisfies Record<string, { what: string; mediaType: string; accepts: string | undefined; check: Checker }>
+  'network-map': { what: 'network map', mediaType: MediaType.networkMap, accepts: undefined },
+  'filtered-network-map': { what: 'filtered network map', mediaType: MediaType.networkMap, accepts: MediaType.networkMapFilter },
+  'cost-map': { what: 'cost map', mediaType: MediaType.costMap, accepts: undefined },
+  'filtered-cost-map': { what: 'filtered cost map', mediaType: MediaType.costMap, accepts: MediaType.costMapFilter },
+  'endpoint-props': { what: 'endpoint property service', mediaType: MediaType.endpointProp, accepts: MediaType.endpointPropParams },
+  'endpoint-costs': { what: 'endpoint cost service', mediaType: MediaType.endpointCost, accepts: MediaType.endpointCostParams },
+} as const satisfies Record<string, { what: string; mediaType: string; accepts: string | undefined }>
 
 type ResourceKind = keyof typeof KINDS
 
-/** RFC 7285 §6.1.1.1: every server offers routingcost; numerical is the mode to default to. */
+interface QueriedResource {
+  resource: DirectoryResource
+  kind: ResourceKind
+}
+
+/** routingcost is the one cost metric RFC 7285 defines (§6.1.1.1); numerical, as rankPeers defaults. */
 const DEFAULT_COST_TYPE: CostType = { 'cost-mode': 'numerical', 'cost-metric': 'routingcost' }
 
 export function registerQuery(program: Command): void {
@@ -84,16 +88,13 @@ Run \`alto query <kind> --help\` for the options of each kind; docs/cli-client.m
     })
 
   kindCommand(query, 'ird', 'the Information Resource Directory (RFC 7285 §9)', false).action((flags: QueryFlags) =>
-    run(flags, async ({ client, transport }) => {
-      const answer = await transport.exchange({ method: 'GET', url: client.irdUri, accept: MediaType.directory })
-      return checked(answer.json, isIrdBody, client.irdUri, MediaType.directory)
-    }),
+    run(flags, ({ client }) => client.irdBody()),
   )
 
   kindCommand(query, 'network-map', 'a full network map: PIDs and their prefixes (§11.2.1)')
     .addOption(new Option('--network-map <id>', 'network map resource id (default: the IRD\'s default network map)').conflicts('resource'))
     .action((flags: QueryFlags) =>
-      run(flags, ({ client, transport }) => (flags.resource !== undefined ? ask(client, transport, flags.resource, 'network-map') : client.networkMap(flags.networkMap))),
+      run(flags, async ({ client }) => (flags.resource !== undefined ? send(client, await byId(client, flags.resource, 'network-map')) : client.networkMap(flags.networkMap))),
     )
 
   kindCommand(query, 'filtered-network-map', 'some PIDs of a network map, some address types (§11.3.1)')
@@ -103,8 +104,8 @@ Run \`alto query <kind> --help\` for the options of each kind; docs/cli-client.m
     .action((flags: QueryFlags) => {
       const request: NetworkMapFilterRequest = { pids: flags.pids ?? [] }
       if (flags.addressTypes) request['address-types'] = flags.addressTypes
-      return run(flags, ({ client, transport }) =>
-        flags.resource !== undefined ? ask(client, transport, flags.resource, 'filtered-network-map', request) : client.filteredNetworkMap(request, flags.networkMap),
+      return run(flags, async ({ client }) =>
+        flags.resource !== undefined ? send(client, await byId(client, flags.resource, 'filtered-network-map'), request) : client.filteredNetworkMap(request, flags.networkMap),
       )
     })
 
@@ -113,8 +114,8 @@ Run \`alto query <kind> --help\` for the options of each kind; docs/cli-client.m
     .action((flags: QueryFlags) => {
       // A full cost map resource has one cost type (RFC 7285 §11.2.3.4): naming both is ambiguous.
       if (flags.resource !== undefined && costTypeOf(flags) !== undefined) throw new ExitError(EXIT.usage, 'give --resource or a cost type, not both: a cost map resource has one cost type')
-      return run(flags, ({ client, transport }) =>
-        flags.resource !== undefined ? ask(client, transport, flags.resource, 'cost-map') : client.costMap(costTypeOf(flags) ?? DEFAULT_COST_TYPE, flags.networkMap),
+      return run(flags, async ({ client }) =>
+        flags.resource !== undefined ? send(client, await byId(client, flags.resource, 'cost-map')) : client.costMap(costTypeOf(flags) ?? DEFAULT_COST_TYPE, flags.networkMap),
       )
     })
 
@@ -124,13 +125,12 @@ Run \`alto query <kind> --help\` for the options of each kind; docs/cli-client.m
     .addOption(new Option('--network-map <id>', 'network map the PIDs are in (default: the IRD\'s default)').conflicts('resource'))
     .action((flags: QueryFlags) => {
       const constraints = constraintsOf(flags)
-      return run(flags, async ({ client, transport }) => {
-        const directory = await client.directory()
-        const resource = flags.resource === undefined ? undefined : resourceOfKind(directory.resource(flags.resource), 'filtered-cost-map')
+      return run(flags, async ({ client }) => {
+        const resource = flags.resource === undefined ? undefined : await byId(client, flags.resource, 'filtered-cost-map')
         const request: CostMapFilterRequest = { 'cost-type': await costTypeFor(client, flags, resource) }
         if (constraints.length > 0) request.constraints = constraints
         if (flags.srcs !== undefined || flags.dsts !== undefined) request.pids = { srcs: flags.srcs ?? [], dsts: flags.dsts ?? [] }
-        return resource ? ask(client, transport, resource.id, 'filtered-cost-map', request) : client.filteredCostMap(request, flags.networkMap)
+        return resource ? send(client, resource, request) : client.filteredCostMap(request, flags.networkMap)
       })
     })
 
@@ -140,35 +140,34 @@ Run \`alto query <kind> --help\` for the options of each kind; docs/cli-client.m
     .option('--network-map <id>', 'network map whose .pid property is the default (default: the IRD\'s default)')
     .action((flags: QueryFlags) => {
       const endpoints = typedAddresses(flags.endpoints, '--endpoints', true)
-      return run(flags, async ({ client, transport }) => {
+      return run(flags, async ({ client }) => {
         const properties = flags.properties?.length ? flags.properties : [`${(await client.directory()).networkMap(flags.networkMap).id}.pid`]
         const request: EndpointPropRequest = { properties, endpoints }
-        return flags.resource !== undefined ? ask(client, transport, flags.resource, 'endpoint-props', request) : client.endpointProperties(request)
+        return flags.resource !== undefined ? send(client, await byId(client, flags.resource, 'endpoint-props'), request) : client.endpointProperties(request)
       })
     })
 
   addConstraintOption(addCostTypeOptions(kindCommand(query, 'endpoint-costs', 'costs between endpoint addresses (§11.5.1)')))
-    .option('--srcs <addresses>', 'source addresses, plain or typed; repeatable (default: the server decides, usually none)', parseList)
+    .option('--srcs <addresses>', 'source addresses, plain or typed; repeatable (default: the address the request comes from, §11.5.1.3)', parseList)
     .requiredOption('--dsts <addresses>', 'destination addresses, plain or typed; repeatable', parseList)
     .addOption(new Option('--network-map <id>', 'prefer an endpoint cost service on this network map').conflicts('resource'))
     .action((flags: QueryFlags) => {
       const constraints = constraintsOf(flags)
       const dsts = typedAddresses(flags.dsts, '--dsts', true)
       const srcs = flags.srcs === undefined ? undefined : typedAddresses(flags.srcs, '--srcs', false)
-      return run(flags, async ({ client, transport }) => {
-        const directory = await client.directory()
-        const resource = flags.resource === undefined ? undefined : resourceOfKind(directory.resource(flags.resource), 'endpoint-costs')
+      return run(flags, async ({ client }) => {
+        const resource = flags.resource === undefined ? undefined : await byId(client, flags.resource, 'endpoint-costs')
         const request: EndpointCostRequest = { 'cost-type': await costTypeFor(client, flags, resource), endpoints: srcs === undefined ? { dsts } : { srcs, dsts } }
         if (constraints.length > 0) request.constraints = constraints
-        return resource ? ask(client, transport, resource.id, 'endpoint-costs', request) : client.endpointCosts(request, flags.networkMap)
+        return resource ? send(client, resource, request) : client.endpointCosts(request, flags.networkMap)
       })
     })
 }
 
-function kindCommand(parent: Command, name: string, description: string, byId = true): Command {
+function kindCommand(parent: Command, name: string, description: string, byResourceId = true): Command {
   const command = addClientOptions(parent.command(name).description(`Print ${description}`))
-  if (byId) command.option('--resource <id>', 'use the IRD resource with this id; the request is sent to it as given and the server judges it')
-  return command.option('--json', 'print compact JSON on one line even on a terminal')
+  if (byResourceId) command.option('--resource <id>', 'use the IRD resource with this id; the request is sent to it as given and the server judges it')
+  return command.option('--json', 'compact JSON on one line even on a terminal; an RFC 7285 error body is printed on stdout too')
 }
 
 function addConstraintOption(command: Command): Command {
@@ -188,37 +187,29 @@ async function run(flags: QueryFlags, ask: (connection: Connection) => Promise<u
   }
 }
 
-/** Send a request to the resource with this id, checked to be of the kind asked for. */
-async function ask(client: Connection['client'], transport: Connection['transport'], id: string, kind: ResourceKind, request?: unknown): Promise<unknown> {
-  const resource = resourceOfKind((await client.directory()).resource(id), kind)
-  const answer =
-    resource.accepts === undefined
-      ? await transport.exchange({ method: 'GET', url: resource.uri, accept: resource.mediaType })
-      : await transport.exchange({ method: 'POST', url: resource.uri, accept: resource.mediaType, contentType: resource.accepts, body: JSON.stringify(request) })
-  return checked(answer.json, KINDS[kind].check, resource.uri, resource.mediaType)
-}
-
-function resourceOfKind(resource: DirectoryResource, kind: ResourceKind): DirectoryResource {
+/** The IRD resource with this id, which must be of the kind asked for. */
+async function byId(client: AltoClient, id: string, kind: ResourceKind): Promise<QueriedResource> {
+  const resource = (await client.directory()).resource(id)
   const spec = KINDS[kind]
   if (resource.mediaType !== spec.mediaType || resource.accepts !== spec.accepts) {
     const it = resource.accepts === undefined ? resource.mediaType : `${resource.mediaType} accepting ${resource.accepts}`
     throw createAltoError('ALTO_ERR_NO_RESOURCE', [`${spec.what} with id ${resource.id} (that resource is ${it})`])
   }
-  return resource
+  return { resource, kind }
 }
 
-function checked(body: unknown, check: Checker, uri: string, mediaType: string): unknown {
-  if (!check(body)) throw createAltoError('ALTO_ERR_BAD_RESPONSE', [uri, mediaType, check.explain()])
-  return body
+/** GET the resource, or POST the request to it (as given: the server judges it). */
+function send(client: AltoClient, { resource }: QueriedResource, request?: unknown): Promise<unknown> {
+  return client.query(resource.id, request)
 }
 
 /**
  * The cost type to send: the one the flags name (an IRD name is resolved in the IRD), else the
  * first one the named resource offers, else numerical routingcost.
  */
-async function costTypeFor(client: Connection['client'], flags: QueryFlags, resource: DirectoryResource | undefined): Promise<CostType> {
+async function costTypeFor(client: AltoClient, flags: QueryFlags, queried: QueriedResource | undefined): Promise<CostType> {
   const given = costTypeOf(flags)
-  if (given === undefined) return wireCostType(resource?.costTypes[0] ?? DEFAULT_COST_TYPE)
+  if (given === undefined) return wireCostType(queried?.resource.costTypes[0] ?? DEFAULT_COST_TYPE)
   return wireCostType((await client.directory()).costType(given))
 }
 

@@ -5,7 +5,6 @@
  * then revalidated with If-None-Match; answers depending on a network map are dropped when its
  * vtag changes; identical concurrent requests share one exchange.
  */
-import { costTypeKey } from '../protocol/cost-types.ts'
 import { createAltoError } from '../protocol/errors.ts'
 import { MediaType } from '../protocol/media-types.ts'
 import type {
@@ -104,6 +103,22 @@ export class AltoClient {
   /** Forget the IRD, e.g. after the operator changed the server's resources. */
   refreshDirectory(): void {
     this.#directory = undefined
+  }
+
+  /** The root IRD as the server sent it (cached like every GET). */
+  irdBody(): Promise<IrdBody> {
+    return this.#get(this.irdUri, MediaType.directory, isIrdBody as Checker<IrdBody>)
+  }
+
+  /**
+   * Ask the resource with this IRD id directly: GET it, or POST `request` to it as given, for the
+   * server to judge. The answer is checked against the schema of the resource's media type.
+   */
+  async query(resourceId: string, request?: unknown): Promise<unknown> {
+    const resource = (await this.directory()).resource(resourceId)
+    const check = CHECKERS[resource.mediaType]
+    if (!check) throw createAltoError('ALTO_ERR_NO_RESOURCE', [`resource ALTOkit can read at id ${resourceId} (it is ${resource.mediaType})`])
+    return resource.accepts === undefined ? this.#get(resource.uri, resource.mediaType, check) : this.#post(resource, request ?? {}, check)
   }
 
   async networkMap(networkMapId?: string): Promise<NetworkMapBody> {
@@ -235,6 +250,15 @@ export class AltoClient {
       if (entry.dependsOn.some((v) => v['resource-id'] === current['resource-id'] && v.tag !== current.tag)) this.#cache.delete(uri)
     }
   }
+}
+
+/** Response checkers by media type (RFC 7285 §13.7). */
+const CHECKERS: Record<string, Checker<unknown>> = {
+  [MediaType.directory]: isIrdBody as Checker<unknown>,
+  [MediaType.networkMap]: isNetworkMapBody as Checker<unknown>,
+  [MediaType.costMap]: isCostMapBody as Checker<unknown>,
+  [MediaType.endpointProp]: isEndpointPropBody as Checker<unknown>,
+  [MediaType.endpointCost]: isEndpointCostBody as Checker<unknown>,
 }
 
 function dependentVtags(body: unknown): readonly VersionTag[] {
