@@ -13,22 +13,13 @@ import { performance } from 'node:perf_hooks'
 import { NetworkMap } from '../../src/netmap/network-map.ts'
 import { PrefixTrie } from '../../src/netmap/prefix-trie.ts'
 import type { NetworkMapData } from '../../src/protocol/types.ts'
+import { seededRng } from '../../src/cost/rank.ts'
 
 const quick = process.argv.includes('--quick')
 const scale = quick ? 0.1 : 1
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
-const rng = mulberry32(42)
+const rng = seededRng(42)
 const u32 = () => Math.floor(rng() * 2 ** 32) >>> 0
 
 /** Prefix lengths of a BGP table, roughly: [length, share]. */

@@ -1,18 +1,8 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { PrefixTrie } from '../../src/netmap/prefix-trie.ts'
+import { seededRng } from '../../src/cost/rank.ts'
 
-/** Seeded PRNG (mulberry32): the same numbers every run, so a failure can be replayed. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 type Bits = 32 | 128
 
@@ -157,7 +147,7 @@ function conformance(bits: Bits): void {
       [3, 1],
     ] as const) {
       test(`bulk insert then lookups agree (seed ${seed}, ${valueRange} values)`, () => {
-        const rng = mulberry32(seed * 1000 + bits)
+        const rng = seededRng(seed * 1000 + bits)
         const next = prefixGenerator(rng, bits)
         const trie = new PrefixTrie(bits)
         const reference = new LinearLpm()
@@ -177,7 +167,7 @@ function conformance(bits: Bits): void {
     }
 
     test('interleaved inserts and lookups agree', () => {
-      const rng = mulberry32(bits + 7)
+      const rng = seededRng(bits + 7)
       const next = prefixGenerator(rng, bits)
       const trie = new PrefixTrie(bits)
       const reference = new LinearLpm()
@@ -197,7 +187,7 @@ function conformance(bits: Bits): void {
     })
 
     test('get matches exactly stored prefixes only', () => {
-      const rng = mulberry32(bits + 11)
+      const rng = seededRng(bits + 11)
       const next = prefixGenerator(rng, bits)
       const trie = new PrefixTrie(bits)
       const reference = new LinearLpm()
@@ -213,7 +203,7 @@ function conformance(bits: Bits): void {
     })
 
     test('entries lists every prefix once, in address order, shorter first', () => {
-      const rng = mulberry32(bits + 13)
+      const rng = seededRng(bits + 13)
       const next = prefixGenerator(rng, bits)
       const trie = new PrefixTrie(bits)
       const reference = new LinearLpm()
@@ -228,7 +218,7 @@ function conformance(bits: Bits): void {
     })
 
     test('forEach visits what entries lists, in the same order, reusing one buffer', () => {
-      const rng = mulberry32(bits + 17)
+      const rng = seededRng(bits + 17)
       const next = prefixGenerator(rng, bits)
       const trie = new PrefixTrie(bits)
       for (let i = 0; i < 500; i++) {
