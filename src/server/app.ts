@@ -46,7 +46,9 @@ export interface AltoServer {
   close(): Promise<void>
 }
 
-const resourceOf = new WeakMap<FastifyRequest, Resource>()
+// The resource a request was resolved to, with the table (snapshot) it came from: a request is
+// answered from the snapshot it started with, even if a new one is swapped in meanwhile.
+const resolved = new WeakMap<FastifyRequest, { resource: Resource; table: ResourceTable }>()
 
 export function createAltoServer(initial: Snapshot, options: ServerOptions = {}): AltoServer {
   const limits = resolveLimits(options.limits)
@@ -104,7 +106,8 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
 
   app.register(async (scope) => {
     scope.addHook('onRequest', async (request) => {
-      resourceOf.set(request, negotiate(table, request.method, request.url, request.headers))
+      const current = table
+      resolved.set(request, { resource: negotiate(current, request.method, request.url, request.headers), table: current })
     })
     if (auth) {
       scope.addHook('preParsing', async (request) => {
@@ -115,7 +118,7 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
   })
 
   app.addHook('onResponse', async (request, reply) => {
-    const kind = resourceOf.get(request)?.kind ?? 'none'
+    const kind = resolved.get(request)?.resource.kind ?? 'none'
     const seconds = reply.elapsedTime / 1000
     metrics.requests.inc({ kind, status: String(reply.statusCode) })
     metrics.duration.observe({ kind }, seconds)
@@ -123,19 +126,18 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
   })
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const resource = resourceOf.get(request)!
-    const snapshot = table.snapshot
+    const { resource, table: pinned } = resolved.get(request)!
     switch (resource.kind) {
       case 'directory':
         reply.header('cache-control', `${cacheScope}, max-age=${maxAgeS}`)
-        return sendPrepared(request, reply, resource.mediaType, table.ird(baseUrl(request)))
+        return sendPrepared(request, reply, resource.mediaType, pinned.ird(baseUrl(request)))
       case 'network-map':
       case 'cost-map':
         reply.header('cache-control', `${cacheScope}, max-age=${maxAgeS}`)
         return sendPrepared(request, reply, resource.mediaType, resource.body!)
       default: {
         const body = parseRequestBody(request.body)
-        const answer = answerPost(resource, snapshot, body, request)
+        const answer = answerPost(resource, pinned.snapshot, body, request)
         return sendJson(request, reply, resource.mediaType, JSON.stringify(answer))
       }
     }

@@ -202,3 +202,24 @@ test('a new snapshot replaces the old one: new vtag, new ETag, dependent vtags f
   assert.equal(cost.meta['dependent-vtags'][0].tag, vtag)
   await swapping.close()
 })
+
+test('a request in progress when the snapshot is swapped is answered wholly from the old one', async () => {
+  const swapping = rfcServer()
+  await swapping.app.ready()
+  const { PassThrough } = await import('node:stream')
+  const body = new PassThrough()
+  const pending = swapping.app.inject({ method: 'POST', url: '/endpointprop/endpoint-property', headers: { 'content-type': MT.endpointPropParams }, payload: body })
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  const spec = rfcSpec()
+  spec.networkMaps[0]!.pids = { renamed: { ipv4: ['0.0.0.0/0'], ipv6: ['::/0'] } }
+  spec.costMaps = []
+  delete spec.networkMaps[0]!.vtag
+  swapping.setSnapshot(buildSnapshot(spec))
+  body.end(JSON.stringify({ properties: ['my-default-network-map.pid'], endpoints: ['ipv4:192.0.2.34'] }))
+  const answer = (await pending).json()
+  assert.deepEqual(answer['endpoint-properties'], { 'ipv4:192.0.2.34': { 'my-default-network-map.pid': 'PID1' } })
+  assert.equal(answer.meta['dependent-vtags'][0].tag, 'da65eca2eb7a10ce8b059740b0b2e3f8eb1d4785')
+  const after = await swapping.app.inject({ method: 'POST', url: '/endpointprop/endpoint-property', headers: { 'content-type': MT.endpointPropParams }, payload: JSON.stringify({ properties: ['my-default-network-map.pid'], endpoints: ['ipv4:192.0.2.34'] }) })
+  assert.deepEqual(after.json()['endpoint-properties'], { 'ipv4:192.0.2.34': { 'my-default-network-map.pid': 'renamed' } })
+  await swapping.close()
+})
