@@ -12,6 +12,7 @@ import { registerInit } from './init.ts'
 import { registerQuery } from './query.ts'
 import { registerRank } from './rank.ts'
 import { registerServe } from './serve.ts'
+import { registerTracker } from './tracker.ts'
 
 export function buildProgram(): Command {
   const program = new Command('alto')
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride()
   registerServe(program)
+  registerTracker(program)
   registerInit(program)
   registerCheck(program)
   registerHashPassword(program)
