@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander'
 import { isAltoConfigError, isAltoError } from '../protocol/errors.ts'
 import { EXIT, ExitError } from './exit.ts'
 import { registerCheck } from './check.ts'
+import { registerDiscover } from './discover.ts'
 import { registerHashPassword } from './hash-password.ts'
 import { registerInit } from './init.ts'
 import { registerQuery } from './query.ts'
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerHashPassword(program)
   registerQuery(program)
   registerRank(program)
+  registerDiscover(program)
   return program
 }
 
@@ -40,6 +42,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return report(error)
   }
 }
+
+/** Library errors that mean the user's input was wrong (exit 2), not that the job failed. */
+const BAD_INPUT = new Set(['ALTO_ERR_BAD_ADDRESS', 'ALTO_ERR_UNSUPPORTED_PREFIX', 'ALTO_ERR_BAD_DISCOVERY_INPUT'])
 
 function report(error: unknown): number {
   if (error instanceof CommanderError) {
@@ -57,7 +62,7 @@ function report(error: unknown): number {
   }
   if (isAltoError(error)) {
     process.stderr.write(`alto: ${error.message}\n`)
-    return EXIT.failed
+    return BAD_INPUT.has(error.code) ? EXIT.usage : EXIT.failed
   }
   const message = error instanceof Error ? error.message : String(error)
   process.stderr.write(`alto: ${message}\n`)

@@ -25,6 +25,7 @@ import { CostMap } from '../cost/cost-map.ts'
 import { NetworkMap } from '../netmap/network-map.ts'
 import { loadDirectory, type Directory, type DirectoryResource } from './directory.ts'
 import { LocalGuidance } from './guidance.ts'
+import type { AltoServerLocator, DiscoveryOptions } from './discover.ts'
 import { rankPeers, type PeerRanking, type RankPeersOptions } from './rank-peers.ts'
 import { Transport, type TransportOptions } from './transport.ts'
 
@@ -77,6 +78,22 @@ export class AltoClient {
     this.#options = options
     this.#transport = new Transport(options)
     this.#now = options.clock?.now ?? Date.now
+  }
+
+  /** RFC 7286: a client for the ALTO server discovered for a domain. See {@link discoverClient}. */
+  static async discover(domain: string, options: DiscoveryOptions = {}): Promise<AltoClient> {
+    const { discoverClient } = await import('./discover.ts')
+    return discoverClient(domain, options)
+  }
+
+  /**
+   * RFC 8686: a client for the ALTO server responsible for an address or prefix, or undefined when
+   * none is published. Pass one `locator` to share its caches across calls (a tracker should).
+   */
+  static async discoverFor(addressOrPrefix: string, options: DiscoveryOptions & { locator?: AltoServerLocator } = {}): Promise<AltoClient | undefined> {
+    const { AltoServerLocator } = await import('./discover.ts')
+    const locator = options.locator ?? new AltoServerLocator(options)
+    return (await locator.locate(addressOrPrefix)).client
   }
 
   /** A client whose IRD has been read (fails early when the server is unusable). */
