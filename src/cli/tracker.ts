@@ -2,14 +2,15 @@
  * @module cli/tracker
  * `alto tracker`: run the ALTO-guided BitTorrent tracker until SIGTERM/SIGINT.
  */
-import { InvalidArgumentError, type Command } from 'commander'
+import { InvalidArgumentError, Option, type Command } from 'commander'
 import { pino } from 'pino'
 import { AltoClient } from '../client/client.ts'
 import { GuidanceProvider } from '../tracker/guidance.ts'
-import { SingleGuidanceSource, type GuidanceSource } from '../tracker/guidance-source.ts'
+import { AltoServerLocator } from '../client/discover.ts'
+import { DiscoveredGuidanceSource, SingleGuidanceSource, type GuidanceSource } from '../tracker/guidance-source.ts'
 import { AltoTracker } from '../tracker/tracker.ts'
 import { EXIT, ExitError } from './exit.ts'
-import { parsePort } from './options.ts'
+import { collect, parsePort } from './options.ts'
 
 interface TrackerFlags {
   host: string
@@ -17,6 +18,9 @@ interface TrackerFlags {
   udpPort?: number
   noUdp?: boolean
   alto?: string
+  discover?: boolean
+  dns?: string[]
+  allowHttp?: boolean
   costType?: string
   randomFraction: number
   numwant: number
@@ -45,7 +49,10 @@ export function registerTracker(program: Command): Command {
     .option('-p, --port <port>', 'HTTP port (0 = any free port)', parsePort, 8000)
     .option('--udp-port <port>', 'UDP port (default: the HTTP port number)', parsePort)
     .option('--no-udp', 'serve HTTP only')
-    .option('--alto <url>', 'IRD URI of the ALTO server whose guidance every peer gets')
+    .addOption(new Option('--alto <url>', 'IRD URI of the ALTO server whose guidance every peer gets').conflicts('discover'))
+    .option('--discover', 'find each peer\'s ALTO server by DNS (RFC 8686), once per /24 or /48; peers of networks without one get random peers')
+    .option('--dns <host:port>', 'with --discover: DNS server to ask (repeatable; default: the system\'s)', collect)
+    .option('--allow-http', 'with --discover: accept ALTO:http URIs (default: https only)')
     .option('--cost-type <name>', 'cost type to rank by (IRD name, default numerical routingcost)')
     .option('--random-fraction <f>', 'share of each peer list drawn at random from the swarm', parseFraction, 0.2)
     .option('--numwant <n>', 'peers per answer when the client does not say, and the most it may ask for', parseCount, 50)
@@ -61,6 +68,7 @@ announces go on (with the last maps for 10 minutes, then at random) until it is 
 
 Examples:
   alto tracker --port 6969 --alto http://127.0.0.1:8181/
+  alto tracker --port 6969 --discover --dns 127.0.0.1:53    # each peer's own ISP's ALTO server
   alto tracker --port 0 --random-fraction 0.1 --numwant 30`,
     )
     .action(async (flags: TrackerFlags) => {
@@ -75,6 +83,9 @@ Examples:
         }
         const options = { client, refreshMs: flags.refresh * 1000, logger, ...(flags.costType ? { costType: flags.costType } : {}) }
         guidance = new SingleGuidanceSource(new GuidanceProvider(options))
+      } else if (flags.discover) {
+        const locator = new AltoServerLocator({ allowHttp: flags.allowHttp ?? false, client: { timeoutMs: 5000, retries: 1 }, ...(flags.dns ? { dns: flags.dns } : {}) })
+        guidance = new DiscoveredGuidanceSource({ locator, logger, provider: { refreshMs: flags.refresh * 1000, logger, ...(flags.costType ? { costType: flags.costType } : {}) } })
       }
       const tracker = new AltoTracker({
         host: flags.host,
