@@ -86,6 +86,27 @@ export class CostMap {
     return new CostMap(space, costType, values)
   }
 
+  /**
+   * A cost map from a computed n×n matrix (row-major, NaN = no cost), filled like
+   * {@link fromData}. Values must be finite and non-negative.
+   */
+  static fromMatrix(space: PidSpace, costType: CostType, matrix: Float64Array, fill: CostMapFillOptions = {}): CostMap {
+    const n = space.pids.length
+    if (matrix.length !== n * n) throw new CostMapError(`a ${n}-PID cost map needs ${n * n} values, not ${matrix.length}`)
+    const values = Float64Array.from(matrix)
+    for (let i = 0; i < values.length; i++) {
+      const v = values[i]!
+      if (Number.isNaN(v)) {
+        const same = Math.floor(i / n) === i % n
+        if (same && fill.intraPid !== undefined) values[i] = fill.intraPid
+        else if (fill.default !== undefined) values[i] = fill.default
+      } else if (!Number.isFinite(v) || v < 0) {
+        throw new CostMapError(`computed cost ${space.pids[Math.floor(i / n)]} -> ${space.pids[i % n]} is ${v}`, space.pids[Math.floor(i / n)], space.pids[i % n])
+      }
+    }
+    return new CostMap(space, costType, values)
+  }
+
   get size(): number {
     return this.space.pids.length
   }

@@ -40,6 +40,7 @@ import {
   text,
   versionTag,
 } from './config-source.ts'
+import { metricSource, SOURCE_KEYS } from './config-metrics.ts'
 import type { AltoConfig, CostMapSpec, NetworkMapSpec, NetworkSpec, PropertySpec, ServerConfig, SpecPath } from './spec.ts'
 
 // Kept importable from here, where load.ts and the tests have always found them.
@@ -240,7 +241,7 @@ function findNetworkMap(maps: readonly NetworkMapSpec[], id: string, path: SpecP
   return map
 }
 
-const COST_MAP_KEYS = ['network-map', 'cost-metric', 'name', 'ordinal', 'ordinal-name', 'description', 'intra-pid', 'default', 'costs', 'file']
+const COST_MAP_KEYS = ['network-map', 'cost-metric', 'name', 'ordinal', 'ordinal-name', 'description', 'intra-pid', 'default', 'costs', 'file', ...SOURCE_KEYS]
 
 function costMaps(value: unknown, ctx: Ctx, maps: readonly NetworkMapSpec[], origins: Origins): CostMapSpec[] {
   if (value === undefined || value === null) return []
@@ -253,7 +254,12 @@ function costMaps(value: unknown, ctx: Ctx, maps: readonly NetworkMapSpec[], ori
     const given = (key: string): SpecPath => [...at, o[key] !== undefined ? key : o.file !== undefined ? 'file' : 'cost-metric']
     let spec: CostMapSpec
     let costs: { src: Source; path: SpecPath }
-    if (o.file !== undefined) {
+    const source = metricSource(o, at, ctx)
+    if (source) {
+      const metric = costMetric(need(o, 'cost-metric', at, ctx), [...at, 'cost-metric'], ctx)
+      spec = { networkMap: maps[0]?.id ?? '', metric, costs: {}, source }
+      costs = { src: ctx.src, path: [...at, 'costs'] }
+    } else if (o.file !== undefined) {
       if (o.costs !== undefined) ctx.src.fail([...at, 'costs'], 'give costs or file, not both')
       const json = readJson(o.file, [...at, 'file'], ctx)
       spec = costMapBody(json.body, json.ctx)
@@ -261,7 +267,7 @@ function costMaps(value: unknown, ctx: Ctx, maps: readonly NetworkMapSpec[], ori
       costs = { src: json.ctx.src, path: ['cost-map'] }
     } else {
       const metric = costMetric(need(o, 'cost-metric', at, ctx), [...at, 'cost-metric'], ctx)
-      if (o.costs === undefined) ctx.src.fail([...at, 'costs'], 'is missing: give costs, or file with an RFC 7285 cost map')
+      if (o.costs === undefined) ctx.src.fail([...at, 'costs'], `is missing: give costs, a file with an RFC 7285 cost map, or one of ${SOURCE_KEYS.join(', ')}`)
       spec = { networkMap: maps[0]?.id ?? '', metric, costs: costsData(o.costs, [...at, 'costs'], ctx) }
       costs = { src: ctx.src, path: [...at, 'costs'] }
     }

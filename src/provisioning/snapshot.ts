@@ -8,10 +8,11 @@ import { costTypeKey } from '../protocol/cost-types.ts'
 import { isValidCostMetric, isValidPropertyName, isValidResourceId, isValidVtag } from '../protocol/names.ts'
 import type { AddressType, CostType } from '../protocol/types.ts'
 import { CostMap, CostMapError } from '../cost/cost-map.ts'
+import { combineMetrics, distanceMatrix, linkClassMatrix } from '../cost/combine.ts'
 import { NetworkMap, NetworkMapError } from '../netmap/network-map.ts'
 import { PrefixTrie } from '../netmap/prefix-trie.ts'
 import { parseAnyPrefix, type ParsedAddress } from '../netmap/address.ts'
-import { SpecError, type CostMapSpec, type NetworkSpec, type PropertySpec, type SpecPath } from './spec.ts'
+import { SpecError, type CostMapSpec, type MetricSource, type NetworkSpec, type PropertySpec, type SpecPath } from './spec.ts'
 
 /** One served cost map: a cost type (by its IRD name) on one network map. */
 export interface ServedCostMap {
@@ -89,7 +90,9 @@ export function buildSnapshot(spec: NetworkSpec, now: number = Date.now()): Snap
 
   const costTypes = new Map<string, CostType>()
   const costMaps: ServedCostMap[] = []
-  spec.costMaps.forEach((c, i) => {
+  // Combined maps are built after the metrics they combine.
+  const order = spec.costMaps.map((c, i) => ({ c, i })).sort((a, b) => Number(a.c.source?.kind === 'combine') - Number(b.c.source?.kind === 'combine'))
+  order.forEach(({ c, i }) => {
     const at = c.path ?? ['cost-maps', i, 'costs']
     const base = at.slice(0, -1)
     const networkMap = networkMaps.get(c.networkMap)
@@ -99,7 +102,7 @@ export function buildSnapshot(spec: NetworkSpec, now: number = Date.now()): Snap
     }
     const description = c.description === undefined ? {} : { description: c.description }
     const numerical: CostType = { 'cost-mode': 'numerical', 'cost-metric': c.metric, ...description }
-    const map = buildCostMap(c, networkMap, numerical, at)
+    const map = buildCostMap(c, networkMap, numerical, at, costMaps)
     addServed(costTypes, costMaps, { name: c.name ?? `num-${c.metric}`, costType: numerical, networkMap, map }, [...base, 'name'])
     if (c.ordinal ?? true) {
       const ordinalMap = map.toOrdinal()
@@ -121,16 +124,44 @@ export function buildSnapshot(spec: NetworkSpec, now: number = Date.now()): Snap
   return new Snapshot({ networkMaps, costTypes, costMaps, properties, builtAt: now })
 }
 
-function buildCostMap(c: CostMapSpec, networkMap: NetworkMap, type: CostType, at: SpecPath): CostMap {
+function buildCostMap(c: CostMapSpec, networkMap: NetworkMap, type: CostType, at: SpecPath, built: readonly ServedCostMap[]): CostMap {
+  const fill: { intraPid?: number; default?: number } = {}
+  if (c.intraPid !== undefined) fill.intraPid = c.intraPid
+  if (c.default !== undefined) fill.default = c.default
+  const base = at.slice(0, -1)
   try {
-    const fill: { intraPid?: number; default?: number } = {}
-    if (c.intraPid !== undefined) fill.intraPid = c.intraPid
-    if (c.default !== undefined) fill.default = c.default
-    return CostMap.fromData(networkMap, type, c.costs, fill)
+    if (!c.source) return CostMap.fromData(networkMap, type, c.costs, fill)
+    return CostMap.fromMatrix(networkMap, type, sourceMatrix(c.source, networkMap, [...base, c.source.kind], built), fill)
   } catch (error) {
     if (!(error instanceof CostMapError)) throw error
     const where = [error.src, error.dst].filter((x): x is string => x !== undefined)
     throw new SpecError([...at, ...where], error.message)
+  }
+}
+
+/** The matrix a metric source yields over the network map's PIDs (seed 000 §4.2.1 resource pools). */
+function sourceMatrix(source: MetricSource, networkMap: NetworkMap, at: SpecPath, built: readonly ServedCostMap[]): Float64Array {
+  const pids = networkMap.pids
+  const known = (pid: string, path: SpecPath) => {
+    if (networkMap.pidIndex(pid) < 0) throw new SpecError(path, `PID ${pid} is not in network map ${networkMap.resourceId}`)
+  }
+  switch (source.kind) {
+    case 'distance': {
+      for (const pid of Object.keys(source.coordinates)) known(pid, [...at, 'coordinates', pid])
+      return distanceMatrix(pids.map((pid) => source.coordinates[pid]))
+    }
+    case 'link-class': {
+      for (const pid of Object.keys(source.classes)) known(pid, [...at, 'classes', pid])
+      return linkClassMatrix(pids.map((pid) => source.classes[pid] ?? source.defaultClass), source.prices)
+    }
+    case 'combine': {
+      const inputs = source.inputs.map((input, j) => {
+        const served = built.find((m) => m.networkMap === networkMap && m.costType['cost-mode'] === 'numerical' && m.costType['cost-metric'] === input.metric)
+        if (!served) throw new SpecError([...at, 'metrics', j, 'cost-metric'], `no numerical ${input.metric} cost map on network map ${networkMap.resourceId} to combine`)
+        return { values: served.map.values, weight: input.weight, normalize: input.normalize }
+      })
+      return combineMetrics(inputs, source.scale)
+    }
   }
 }
 

@@ -47,11 +47,25 @@ export interface CostMapSpec {
   intraPid?: number
   /** Cost of every pair `costs` does not give. */
   default?: number
-  /** src PID -> dst PID -> cost. */
+  /** src PID -> dst PID -> cost. Empty when the costs come from a `source`. */
   costs: CostMapData
+  /** Costs computed from operator data instead of given (seed 000 §4.2.1 resource pools). */
+  source?: MetricSource
   /** Where `costs` starts in the spec, for error paths (default `['cost-maps', i, 'costs']`). */
   path?: SpecPath
 }
+
+/**
+ * Operator data a cost map is computed from:
+ * - `distance`: great-circle km between PID coordinates ([latitude, longitude]);
+ * - `link-class`: monetary cost by the class of link traffic leaves by (internal, peering, transit);
+ * - `combine`: a weighted sum of other numerical cost maps of the same network map (the seed's
+ *   "ALTO rating"), each normalized, times `scale`.
+ */
+export type MetricSource =
+  | { kind: 'distance'; coordinates: Record<string, [number, number]> }
+  | { kind: 'link-class'; classes: Record<string, 'internal' | 'peering' | 'transit'>; defaultClass: 'internal' | 'peering' | 'transit'; prices: Record<'internal' | 'peering' | 'transit', number> }
+  | { kind: 'combine'; inputs: { metric: string; weight: number; normalize: 'none' | 'max' | 'minmax' }[]; scale: number }
 
 export interface PropertySpec {
   /** Property name, e.g. `priv:region` (RFC 7285 §10.8). */
