@@ -5,6 +5,7 @@
  */
 import { Option, type Command } from 'commander'
 import { loadNetwork } from '../provisioning/load.ts'
+import { watchFiles } from '../provisioning/watch.ts'
 import { createAltoServer } from '../server/app.ts'
 import type { ServerOptions } from '../server/options.ts'
 import { addSourceOptions, LOG_LEVELS, loadOptionsOf, parsePort, type SourceFlags } from './options.ts'
@@ -33,7 +34,8 @@ Examples:
   alto serve --network-map map.json --cost-map cost.json
   alto serve --config alto.yaml                # everything: TLS, users, access, limits, maps
 
-Signals: SIGHUP reloads the network from the same files (a bad file keeps the old network);
+Reloading: SIGHUP, or a change to any file the network was read from, reloads it (a bad file
+keeps the old network serving);
 SIGTERM and SIGINT finish in-flight requests and exit.`,
     )
     .action(async (flags: ServeFlags) => serve(flags))
@@ -56,22 +58,31 @@ async function serve(flags: ServeFlags): Promise<void> {
   server.logger.info({ url, admin: server.adminUrl, source: loaded.source }, 'ready')
 
   await new Promise<void>((resolve) => {
-    const reload = () => {
+    // Reload on SIGHUP and when a file the network was read from changes; a bad file keeps the
+    // old network serving.
+    let watcher = watchFiles(loaded.files, (changed) => reload(`changed: ${changed.join(', ')}`))
+    const reload = (why: string) => {
       try {
-        server.setSnapshot(loadNetwork(loadOptions).snapshot)
+        const next = loadNetwork(loadOptions)
+        server.setSnapshot(next.snapshot)
+        watcher.close()
+        watcher = watchFiles(next.files, (changed) => reload(`changed: ${changed.join(', ')}`))
+        server.logger.info({ why }, 'network reloaded')
       } catch (error) {
-        server.logger.error({ error: error instanceof Error ? error.message : String(error) }, 'reload failed; still serving the previous network')
+        server.logger.error({ why, error: error instanceof Error ? error.message : String(error) }, 'reload failed; still serving the previous network')
       }
     }
+    const onHup = () => reload('SIGHUP')
     const stop = (signal: string) => {
-      process.off('SIGHUP', reload)
+      watcher.close()
+      process.off('SIGHUP', onHup)
       server.logger.info({ signal }, 'shutting down')
       server.close().then(resolve, (error: unknown) => {
         server.logger.error({ error: String(error) }, 'error while closing')
         resolve()
       })
     }
-    process.on('SIGHUP', reload)
+    process.on('SIGHUP', onHup)
     process.once('SIGTERM', () => stop('SIGTERM'))
     process.once('SIGINT', () => stop('SIGINT'))
   })

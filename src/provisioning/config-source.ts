@@ -122,6 +122,8 @@ export interface Ctx {
   src: Source
   /** Folder that relative file names are resolved against. */
   baseDir: string
+  /** Every file read so far (the config and what it names), for reload-on-change. */
+  read?: string[]
 }
 export type Check<T> = (value: unknown, path: SpecPath, ctx: Ctx) => T
 export type Mapping = Record<string, unknown>
@@ -282,7 +284,9 @@ export function readReferenced(value: unknown, path: SpecPath, ctx: Ctx): { file
   const name = text(value, path, ctx)
   const file = isAbsolute(name) ? name : join(ctx.baseDir, name)
   try {
-    return { file, content: readFileSync(file, 'utf8') }
+    const content = readFileSync(file, 'utf8')
+    ctx.read?.push(file)
+    return { file, content }
   } catch (error) {
     return ctx.src.fail(path, `cannot read ${file}: ${failureReason(error)}`)
   }
@@ -293,7 +297,7 @@ export function readJson(value: unknown, path: SpecPath, ctx: Ctx): { body: unkn
   const { file, content } = readReferenced(value, path, ctx)
   const json = content.replace(/^\uFEFF/, '')
   try {
-    return { body: JSON.parse(json), ctx: { src: new Source(file, json), baseDir: dirname(file) } }
+    return { body: JSON.parse(json), ctx: { src: new Source(file, json), baseDir: dirname(file), ...(ctx.read ? { read: ctx.read } : {}) } }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error)
     const position = /at position (\d+)/.exec(message)?.[1]

@@ -360,7 +360,7 @@ export function loadConfigText(text: string, options: { file: string; baseDir: s
     throw new AltoConfigError(`invalid YAML: ${message}`, { file: options.file, line: syntax.linePos?.[0].line })
   }
   const src = new Source(options.file, undefined, { doc, lines })
-  const ctx: Ctx = { src, baseDir: options.baseDir }
+  const ctx: Ctx = { src, baseDir: options.baseDir, read: [options.file] }
   let root: unknown
   try {
     root = doc.toJS()
@@ -379,7 +379,15 @@ export function loadConfigText(text: string, options: { file: string; baseDir: s
   }
   const config: AltoConfig = { server, network }
   recordOrigins(config, origins)
+  FILES.set(config, [...new Set(ctx.read)])
   return config
+}
+
+const FILES = new WeakMap<AltoConfig, string[]>()
+
+/** The files a loaded config was read from: itself and every file it names (for reload-on-change). */
+export function configFiles(config: AltoConfig): string[] {
+  return FILES.get(config) ?? []
 }
 
 /**

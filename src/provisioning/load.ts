@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { AltoConfigError } from '../protocol/errors.ts'
-import { formatSpecPath, loadConfigFile, locate, rfcCostMapToSpec, rfcNetworkMapToSpec } from './config.ts'
+import { configFiles, formatSpecPath, loadConfigFile, locate, rfcCostMapToSpec, rfcNetworkMapToSpec } from './config.ts'
 import { defaultNetworkSpec } from './default-network.ts'
 import { buildSnapshot, type Snapshot } from './snapshot.ts'
 import { SpecError, type AltoConfig, type SpecPath } from './spec.ts'
@@ -24,6 +24,8 @@ export interface Loaded {
   snapshot: Snapshot
   /** Where the network came from, for the startup log. */
   source: string
+  /** The files it was read from, to reload when they change. */
+  files: string[]
 }
 
 /** Load and check everything; with no inputs, the embedded default network. */
@@ -34,7 +36,7 @@ export function loadNetwork(options: LoadOptions): Loaded {
   }
   if (options.config) {
     const config = loadConfigFile(options.config)
-    return { config, snapshot: snapshotOf(config, (path) => locate(config, path)), source: options.config }
+    return { config, snapshot: snapshotOf(config, (path) => locate(config, path)), source: options.config, files: configFiles(config) }
   }
   if (files.length > 0) {
     if (!options.networkMaps?.length) throw new AltoConfigError('--cost-map needs the --network-map it depends on')
@@ -46,10 +48,10 @@ export function loadNetwork(options: LoadOptions): Loaded {
       const list = path[0] === 'cost-maps' ? (options.costMaps ?? []) : options.networkMaps!
       return { file: list[Number(path[1])] ?? String(path[0]) }
     }
-    return { config, snapshot: snapshotOf(config, fileOf), source: files.join(', ') }
+    return { config, snapshot: snapshotOf(config, fileOf), source: files.join(', '), files }
   }
   const config: AltoConfig = { server: {}, network: defaultNetworkSpec() }
-  return { config, snapshot: snapshotOf(config, () => ({ file: '(embedded default network)' })), source: 'embedded default network' }
+  return { config, snapshot: snapshotOf(config, () => ({ file: '(embedded default network)' })), source: 'embedded default network', files: [] }
 }
 
 function snapshotOf(config: AltoConfig, where: (path: SpecPath) => { file: string; line?: number; field?: string }): Snapshot {

@@ -131,3 +131,31 @@ test('SIGHUP reloads the network; a broken file keeps the old one', async () => 
   }
   assert.equal(await exited, 0)
 })
+
+test('a change to the config, or to a map file it names, reloads the network without a signal', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'altokit-cli-'))
+  const file = join(dir, 'alto.yaml')
+  const mapFile = join(dir, 'map.json')
+  const body = (prefix: string) => JSON.stringify({ meta: { vtag: { 'resource-id': 'm', tag: `t-${prefix.replace(/\W/g, '')}` } }, 'network-map': { A: { ipv4: [prefix] }, B: { ipv4: ['0.0.0.0/0'] } } })
+  writeFileSync(mapFile, body('10.0.0.0/8'))
+  writeFileSync(file, 'network-maps:\n  - file: map.json\n')
+  const { child, url, stderr, exited } = await startAlto(['serve', '--config', file, '--port', '0'])
+  const vtagNow = async () => (await (await fetch(`${url}networkmap/m`)).json()).meta.vtag.tag as string
+  const waitFor = async (predicate: () => Promise<boolean>) => {
+    for (let i = 0; i < 100 && !(await predicate()); i++) await new Promise((r) => setTimeout(r, 50))
+  }
+  try {
+    assert.equal(await vtagNow(), 't-100008')
+    writeFileSync(mapFile, body('10.0.0.0/9'))
+    await waitFor(async () => (await vtagNow()) !== 't-100008')
+    assert.equal(await vtagNow(), 't-100009')
+    writeFileSync(file, 'network-maps:\n  - file: map.json\n    vtag: from-config\n')
+    await waitFor(async () => (await vtagNow()) === 'from-config')
+    assert.equal(await vtagNow(), 'from-config')
+    assert.match(stderr(), /network reloaded/)
+  } finally {
+    child.kill('SIGTERM')
+    rmSync(dir, { recursive: true, force: true })
+  }
+  assert.equal(await exited, 0)
+})
