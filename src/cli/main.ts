@@ -6,14 +6,18 @@
 import { Command, CommanderError } from 'commander'
 import { isAltoConfigError, isAltoError } from '../protocol/errors.ts'
 import { EXIT, ExitError } from './exit.ts'
+import { registerBuildMap } from './build-map.ts'
 import { registerCheck } from './check.ts'
 import { registerDiscover } from './discover.ts'
 import { registerHashPassword } from './hash-password.ts'
 import { registerInit } from './init.ts'
+import { registerKeygen } from './keygen.ts'
 import { registerQuery } from './query.ts'
 import { registerRank } from './rank.ts'
 import { registerServe } from './serve.ts'
+import { registerShare } from './share.ts'
 import { registerTracker } from './tracker.ts'
+import { registerVerify } from './verify.ts'
 
 export function buildProgram(): Command {
   const program = new Command('alto')
@@ -29,6 +33,10 @@ export function buildProgram(): Command {
   registerQuery(program)
   registerRank(program)
   registerDiscover(program)
+  registerKeygen(program)
+  registerVerify(program)
+  registerShare(program)
+  registerBuildMap(program)
   return program
 }
 

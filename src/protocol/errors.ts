@@ -98,6 +98,8 @@ export const ERROR_CODES = {
   ALTO_ERR_UNSUPPORTED_PREFIX: [undefined, 'unsupported prefix length %s: RFC 8686 needs IPv4 /8 or longer, IPv6 /32 or longer'],
   ALTO_ERR_DISCOVERY_FAILED: [undefined, 'ALTO discovery for %s found no server: %s'],
   ALTO_ERR_BAD_DISCOVERY_INPUT: [undefined, '%s'],
+  ALTO_ERR_BGP: [undefined, 'BGP: %s'],
+  ALTO_ERR_BUNDLE_REJECTED: [undefined, 'Bundle rejected (%s): %s'],
   ALTO_ERR_CONFIG: [undefined, '%s'],
   ALTO_ERR_USAGE: [undefined, '%s'],
   ALTO_ERR_INTERNAL: [500, 'Internal server error'],

@@ -1,0 +1,10 @@
+/** @module redistribution — signed ALTO information shared among peers (seed 001, docs/redistribution.md). */
+export * from './bundle.ts'
+export * from './reasons.ts'
+export * from './keys.ts'
+export * from './verify.ts'
+export { sameParameters } from './wanted.ts'
+export { attestationKeysUri, parseIrd, reusableResources, REUSABLE_MEDIA_TYPES, type ReusableResource } from './ird.ts'
+export { DhtNode, parseBootstrap, type DhtNodeOptions, type DhtPeer } from './dht-node.ts'
+export { httpGet, type HttpOptions, type HttpAnswer } from './http.ts'
+export * from './sharing-peer.ts'
