@@ -6,6 +6,7 @@
 import { Option, type Command } from 'commander'
 import { loadNetwork } from '../provisioning/load.ts'
 import { watchFiles } from '../provisioning/watch.ts'
+import { LiveNetwork } from '../provisioning/live.ts'
 import { createAltoServer } from '../server/app.ts'
 import type { ServerOptions } from '../server/options.ts'
 import { addSourceOptions, LOG_LEVELS, loadOptionsOf, parsePort, type SourceFlags } from './options.ts'
@@ -53,9 +54,17 @@ async function serve(flags: ServeFlags): Promise<void> {
   if (flags.adminPort !== undefined) options.admin = { host: '127.0.0.1', port: flags.adminPort }
 
   const server = createAltoServer(loaded.snapshot, options)
+  // A live BGP feed: each debounced routing change becomes a new snapshot (docs/bgp.md).
+  const live = loaded.config.bgp ? new LiveNetwork({ ...loaded.config, bgp: loaded.config.bgp }, server.logger) : undefined
+  live?.on('snapshot', (snapshot, counts) => {
+    server.setSnapshot(snapshot)
+    server.logger.info(counts, 'network map rebuilt from BGP')
+  })
+  live?.on('rejected', (error) => server.logger.error({ error: error.message }, 'routes give no valid network; still serving the previous one'))
   const url = await server.listen()
+  const bgpAt = live ? await live.listen() : undefined
   process.stdout.write(`ALTO server listening on ${url}\n`)
-  server.logger.info({ url, admin: server.adminUrl, source: loaded.source }, 'ready')
+  server.logger.info({ url, admin: server.adminUrl, source: loaded.source, bgp: bgpAt }, 'ready')
 
   await new Promise<void>((resolve) => {
     // Reload on SIGHUP and when a file the network was read from changes; a bad file keeps the
@@ -64,7 +73,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     const reload = (why: string) => {
       try {
         const next = loadNetwork(loadOptions)
-        server.setSnapshot(next.snapshot)
+        if (live) live.setConfig(next.config)
+        else server.setSnapshot(next.snapshot)
         watcher.close()
         watcher = watchFiles(next.files, (changed) => reload(`changed: ${changed.join(', ')}`))
         server.logger.info({ why }, 'network reloaded')
@@ -77,7 +87,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       watcher.close()
       process.off('SIGHUP', onHup)
       server.logger.info({ signal }, 'shutting down')
-      server.close().then(resolve, (error: unknown) => {
+      Promise.all([live?.close(), server.close()]).then(() => resolve(), (error: unknown) => {
         server.logger.error({ error: String(error) }, 'error while closing')
         resolve()
       })

@@ -41,6 +41,7 @@ import {
   versionTag,
 } from './config-source.ts'
 import { metricSource, SOURCE_KEYS } from './config-metrics.ts'
+import { bgpSection } from './config-bgp.ts'
 import type { AltoConfig, CostMapSpec, NetworkMapSpec, NetworkSpec, PropertySpec, ServerConfig, SpecPath } from './spec.ts'
 
 // Kept importable from here, where load.ts and the tests have always found them.
@@ -368,7 +369,7 @@ export function loadConfigText(text: string, options: { file: string; baseDir: s
     throw new AltoConfigError(`invalid YAML: ${error instanceof Error ? error.message : String(error)}`, { file: options.file })
   }
   if (root === null || root === undefined) src.fail([], 'the file is empty; it needs at least network-maps')
-  const top = mapping(root, [], ctx, ['server', 'network-maps', 'cost-maps', 'endpoint-properties'])
+  const top = mapping(root, [], ctx, ['server', 'network-maps', 'cost-maps', 'endpoint-properties', 'bgp'])
   const origins: Origins = { main: src, files: [] }
   const server = top.server === undefined || top.server === null ? {} : serverSection(top.server, ['server'], ctx)
   const maps = networkMaps(top['network-maps'], ctx, origins)
@@ -378,6 +379,7 @@ export function loadConfigText(text: string, options: { file: string; baseDir: s
     properties: properties(top['endpoint-properties'], ctx, maps),
   }
   const config: AltoConfig = { server, network }
+  if (top.bgp !== undefined && top.bgp !== null) config.bgp = bgpSection(top.bgp, ctx, maps)
   recordOrigins(config, origins)
   FILES.set(config, [...new Set(ctx.read)])
   return config

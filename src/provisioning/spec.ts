@@ -6,6 +6,7 @@
  * name the file and line the offending value came from.
  */
 import type { CostMapData, NetworkMapData } from '../protocol/types.ts'
+import type { RuleSet } from './rules.ts'
 
 /** A location in a spec, e.g. `['network-maps', 0, 'pids', 'PID1', 'ipv4', 2]`. */
 export type SpecPath = readonly (string | number)[]
@@ -107,4 +108,22 @@ export interface ServerConfig {
 export interface AltoConfig {
   server: ServerConfig
   network: NetworkSpec
+  /** A live BGP feed for one of the network maps. */
+  bgp?: BgpSourceSpec
+}
+
+/**
+ * A live BGP feed (docs/bgp.md): the speaker's routes, turned into PIDs by `rules`, replace the
+ * prefixes of network map `networkMap` on every (debounced) change.
+ */
+export interface BgpSourceSpec {
+  listen: { host: string; port: number }
+  localAs: number
+  routerId: string
+  neighbors: { address: string; peerAs: number; passive?: boolean; port?: number }[]
+  holdTimeS?: number
+  debounceMs?: number
+  /** Resource id of the network map the routes feed; its configured PIDs serve until routes arrive. */
+  networkMap: string
+  rules: RuleSet
 }
