@@ -27,6 +27,7 @@ import { loadDirectory, type Directory, type DirectoryResource } from './directo
 import { LocalGuidance } from './guidance.ts'
 import type { AltoServerLocator, DiscoveryOptions } from './discover.ts'
 import { rankPeers, type PeerRanking, type RankPeersOptions } from './rank-peers.ts'
+import { Subscription, type SubscribeOptions, type SubscriptionTarget } from './subscribe.ts'
 import { Transport, type TransportOptions } from './transport.ts'
 
 export interface AltoClientOptions extends TransportOptions {
@@ -136,6 +137,26 @@ export class AltoClient {
     const check = CHECKERS[resource.mediaType]
     if (!check) throw createAltoError('ALTO_ERR_NO_RESOURCE', [`resource ALTOkit can read at id ${resourceId} (it is ${resource.mediaType})`])
     return resource.accepts === undefined ? this.#get(resource.uri, resource.mediaType, check) : this.#post(resource, request ?? {}, check)
+  }
+
+  /**
+   * GET a resource again, revalidating a cached answer with its ETag (a 304 costs no body) even
+   * when its max-age has not run out.
+   */
+  async revalidate(resourceId: string): Promise<unknown> {
+    this.#expire((await this.directory()).resource(resourceId).uri)
+    return this.query(resourceId)
+  }
+
+  /**
+   * Keep network and cost maps current: through the server's RFC 8895 update stream when it
+   * offers one, else by polling. Resolves once every map has its first body; see {@link Subscription}.
+   * @example
+   * const sub = await client.subscribe([{ networkMap: undefined }, { costMap: 'num-routingcost' }])
+   * sub.on('update', ({ resourceId, vtag }) => console.log(resourceId, vtag?.tag))
+   */
+  subscribe(targets: SubscriptionTarget | readonly SubscriptionTarget[], options: SubscribeOptions = {}): Promise<Subscription> {
+    return Subscription.open(this, targets, options, this.#options)
   }
 
   async networkMap(networkMapId?: string): Promise<NetworkMapBody> {

@@ -67,6 +67,27 @@ export const endpointCostSchema = {
   },
 } as const
 
+/** RFC 8895 §6.5 UpdateStreamReq (also the stream control request, §7.5) */
+export const updateStreamParamsSchema = {
+  type: 'object',
+  properties: {
+    add: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        required: ['resource-id'],
+        properties: {
+          'resource-id': { type: 'string' },
+          tag: { type: 'string' },
+          'incremental-changes': { type: 'boolean' },
+          input: { type: 'object' },
+        },
+      },
+    },
+    remove: stringList,
+  },
+} as const
+
 // Response bodies (RFC 7285 §9 and §11), checked by the client. As with requests, members the
 // schema does not name are allowed, so answers of extended servers are accepted.
 

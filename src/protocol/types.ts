@@ -76,6 +76,10 @@ export interface IrdResourceEntry {
     'cost-type-names'?: string[]
     'cost-constraints'?: boolean
     'prop-types'?: string[]
+    /** RFC 8895 §6.3: resource id -> comma-separated media types of its incremental changes. */
+    'incremental-change-media-types'?: Record<string, string>
+    /** RFC 8895 §6.3: whether the server offers a stream control service for each stream. */
+    'support-stream-control'?: boolean
   }
   uses?: string[]
 }
@@ -86,4 +90,29 @@ export interface IrdBody {
     'default-alto-network-map': string
   }
   resources: Record<string, IrdResourceEntry>
+}
+
+/** RFC 8895 §6.5 AddUpdateReq: one substream, named by the client's id for it. */
+export interface AddUpdateRequest {
+  'resource-id': string
+  /** The version the client already holds (a network map's vtag). */
+  tag?: string
+  /** Patches after the first full body; false asks for a full body on every change. @default true */
+  'incremental-changes'?: boolean
+  /** The request body of a POST resource (filtered maps, endpoint properties). */
+  input?: Record<string, unknown>
+}
+
+/** RFC 8895 §6.5 UpdateStreamReq; also the body of a stream control request (§7.5). */
+export interface UpdateStreamRequest {
+  add?: Record<string, AddUpdateRequest>
+  remove?: string[]
+}
+
+/** RFC 8895 §5.3: the data of a control update message. */
+export interface UpdateStreamControlEvent {
+  'control-uri'?: string
+  'started-substreams'?: string[]
+  'stopped-substreams'?: string[]
+  description?: string
 }

@@ -16,6 +16,7 @@ import {
   irdSchema,
   networkMapBodySchema,
   networkMapFilterSchema,
+  updateStreamParamsSchema,
 } from './schemas.ts'
 import type {
   CostMapBody,
@@ -27,6 +28,7 @@ import type {
   IrdBody,
   NetworkMapBody,
   NetworkMapFilterRequest,
+  UpdateStreamRequest,
 } from './types.ts'
 import type { AltoErrorMeta } from './errors.ts'
 
@@ -46,6 +48,7 @@ export const validateNetworkMapFilter = compile<NetworkMapFilterRequest>(network
 export const validateCostMapFilter = compile<CostMapFilterRequest>(costMapFilterSchema)
 export const validateEndpointProp = compile<EndpointPropRequest>(endpointPropSchema)
 export const validateEndpointCost = compile<EndpointCostRequest>(endpointCostSchema)
+export const validateUpdateStreamParams = compile<UpdateStreamRequest>(updateStreamParamsSchema)
 
 /**
  * Checkers for response bodies: `undefined` when the body has the RFC's shape, else a sentence

@@ -3,7 +3,8 @@
  * The ALTO server: a fastify instance serving one {@link Snapshot} at a time. Hooks run in
  * lifecycle order: onRequest (overload, access control, rate limit, negotiation), preParsing
  * (authentication, before any body byte is read), then one handler that dispatches on the
- * resource kind. `setSnapshot` swaps in a new snapshot atomically.
+ * resource kind. `setSnapshot` swaps in a new snapshot atomically and pushes what changed to the
+ * RFC 8895 update streams.
  */
 import { randomUUID } from 'node:crypto'
 import type { Server } from 'node:http'
@@ -14,6 +15,7 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import rateLimit from '@fastify/rate-limit'
 import { pino, type Logger } from 'pino'
 import { createAltoError } from '../protocol/errors.ts'
+import { MediaType } from '../protocol/media-types.ts'
 import { parseJsonBody } from '../protocol/validate.ts'
 import type { Snapshot } from '../provisioning/snapshot.ts'
 import { HttpError, sendError } from './error-handler.ts'
@@ -21,13 +23,14 @@ import { ServerMetrics, startAdminServer } from './metrics.ts'
 import { negotiate } from './negotiation.ts'
 import { OverloadGuard } from './overload.ts'
 import { GZIP_THRESHOLD, type PreparedBody } from './prepared-body.ts'
-import { ResourceTable, type Resource } from './resources.ts'
+import { ResourceTable, STREAM_CONTROL_PATH, type Resource } from './resources.ts'
 import { filteredCostMap } from './routes/cost-map.ts'
 import { endpointCosts } from './routes/endpoint-cost.ts'
 import { endpointProperties } from './routes/endpoint-prop.ts'
 import { filteredNetworkMap } from './routes/network-map.ts'
 import { AccessList, BasicAuth, clientAddress } from './security.ts'
 import { DEFAULTS, resolveLimits, type ServerOptions } from './options.ts'
+import { UpdateStreamService, type UpdateStreamOptions } from './update-stream.ts'
 
 const gzipAsync = promisify(gzip)
 
@@ -36,7 +39,9 @@ export interface AltoServer {
   readonly metrics: ServerMetrics
   readonly logger: Logger
   readonly snapshot: Snapshot
-  /** Serve a new snapshot from the next request on. */
+  /** The RFC 8895 update stream service, unless disabled (`updateStreams.enabled: false`). */
+  readonly updateStreams: UpdateStreamService | undefined
+  /** Serve a new snapshot from the next request on, and push its changes to update streams. */
   setSnapshot(snapshot: Snapshot): void
   /** Start listening; resolves with the server's base URL (real port), e.g. `http://127.0.0.1:8181/`. */
   listen(): Promise<string>
@@ -49,8 +54,15 @@ export interface AltoServer {
 // The resource a request was resolved to, with the table (snapshot) it came from: a request is
 // answered from the snapshot it started with, even if a new one is swapped in meanwhile.
 const resolved = new WeakMap<FastifyRequest, { resource: Resource; table: ResourceTable }>()
+// Takes a request out of the in-flight count early: an update stream is not a request in progress.
+const leaveOverload = new WeakMap<FastifyRequest, () => void>()
 
-export function createAltoServer(initial: Snapshot, options: ServerOptions = {}): AltoServer {
+export interface AltoServerOptions extends ServerOptions {
+  /** RFC 8895 update streams: on by default. */
+  updateStreams?: UpdateStreamOptions
+}
+
+export function createAltoServer(initial: Snapshot, options: AltoServerOptions = {}): AltoServer {
   const limits = resolveLimits(options.limits)
   const logger = options.logger ?? pino({ level: options.logLevel ?? DEFAULTS.logLevel }, pino.destination(2))
   const costConstraints = options.costConstraints ?? DEFAULTS.costConstraints
@@ -60,7 +72,12 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
   const overload = new OverloadGuard(limits.overload)
   const access = options.access && options.access.allow.length > 0 ? new AccessList(options.access.allow) : undefined
   const auth = options.auth ? new BasicAuth({ ...options.auth, ...(options.now ? { now: options.now } : {}) }) : undefined
-  let table = new ResourceTable(initial, { costConstraints })
+  const streamsEnabled = options.updateStreams?.enabled ?? true
+  const layout = { costConstraints, updateStreams: streamsEnabled }
+  let table = new ResourceTable(initial, layout)
+  const updateStreams = streamsEnabled
+    ? new UpdateStreamService(table, (resource, snapshot, input) => answerPost(resource, snapshot, input, undefined), options.updateStreams ?? {}, logger)
+    : undefined
   let adminServer: Server | undefined
   let adminUrl: string | undefined
 
@@ -91,7 +108,13 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
     overload.enter()
-    reply.raw.once('close', () => overload.leave())
+    let counted = true
+    const leave = () => {
+      if (counted) overload.leave()
+      counted = false
+    }
+    reply.raw.once('close', leave)
+    leaveOverload.set(request, leave)
     access?.check(request.socket.remoteAddress)
   })
   if (limits.rateLimit.max > 0) {
@@ -103,6 +126,12 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
         new HttpError(createAltoError('ALTO_ERR_RATE_LIMITED', [Math.ceil(context.ttl / 1000)]), { 'retry-after': String(Math.ceil(context.ttl / 1000)) }),
     })
   }
+
+  // Open update streams would hold the server's close (their responses never finish) until they end.
+  app.addHook('preClose', (done) => {
+    updateStreams?.close()
+    done()
+  })
 
   app.register(async (scope) => {
     scope.addHook('onRequest', async (request) => {
@@ -135,6 +164,14 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
       case 'cost-map':
         reply.header('cache-control', `${cacheScope}, max-age=${maxAgeS}`)
         return sendPrepared(request, reply, resource.mediaType, resource.body!)
+      case 'update-stream':
+        return openUpdateStream(request, reply)
+      case 'stream-control': {
+        const streamId = request.url.split('?', 1)[0]!.slice(STREAM_CONTROL_PATH.length + 1).replace(/\/$/, '')
+        updateStreams!.control(streamId, parseRequestBody(request.body))
+        // RFC 8895 §7.6: success is a bare 204; the effects show on the stream.
+        return reply.code(204).send()
+      }
       default: {
         const body = parseRequestBody(request.body)
         const answer = answerPost(resource, pinned.snapshot, body, request)
@@ -143,7 +180,21 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
     }
   }
 
-  function answerPost(resource: Resource, snapshot: Snapshot, body: unknown, request: FastifyRequest): unknown {
+  /** RFC 8895 §6: check the request, then answer 200 with an event stream that stays open. */
+  function openUpdateStream(request: FastifyRequest, reply: FastifyReply): FastifyReply {
+    const plan = updateStreams!.prepare(parseRequestBody(request.body))
+    // No await from here to start(): the stream begins with the versions the plan was checked on.
+    leaveOverload.get(request)?.()
+    reply.hijack()
+    const headers: Record<string, string> = {}
+    for (const [name, value] of Object.entries(reply.getHeaders())) if (typeof value === 'string' || typeof value === 'number') headers[name] = String(value)
+    reply.raw.writeHead(200, { ...headers, 'content-type': MediaType.updateStream, 'cache-control': 'no-store', 'x-accel-buffering': 'no' })
+    updateStreams!.start(plan, reply.raw, baseUrl(request))
+    request.log.info({ reqId: request.id, method: request.method, url: request.url, status: 200 }, 'request')
+    return reply
+  }
+
+  function answerPost(resource: Resource, snapshot: Snapshot, body: unknown, request: FastifyRequest | undefined): unknown {
     switch (resource.kind) {
       case 'filtered-network-map':
         return filteredNetworkMap(resource, body)
@@ -152,7 +203,7 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
       case 'endpoint-prop':
         return endpointProperties(snapshot, body)
       case 'endpoint-cost': {
-        const client = clientAddress(request.socket.remoteAddress)
+        const client = clientAddress(request?.socket.remoteAddress)
         return endpointCosts(resource, body, { clientAddress: client && `${client.family}:${client.text}`, allowConstraints: costConstraints })
       }
       default:
@@ -173,6 +224,7 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
     app,
     metrics,
     logger,
+    updateStreams,
     get snapshot() {
       return table.snapshot
     },
@@ -180,7 +232,8 @@ export function createAltoServer(initial: Snapshot, options: ServerOptions = {})
       return adminUrl
     },
     setSnapshot(snapshot: Snapshot) {
-      table = new ResourceTable(snapshot, { costConstraints })
+      table = new ResourceTable(snapshot, layout)
+      updateStreams?.update(table)
       recordSnapshot(metrics, snapshot)
       logger.info({ networkMaps: [...snapshot.networkMaps.values()].map((m) => ({ id: m.resourceId, vtag: m.vtag })) }, 'snapshot replaced')
     },

@@ -12,17 +12,21 @@ import type { Resource, ResourceTable } from './resources.ts'
 /** The resource a request is for, or an HttpError to answer with. */
 export function negotiate(table: ResourceTable, method: string, url: string, headers: Record<string, string | string[] | undefined>): Resource {
   const path = url.split('?', 1)[0]!
-  const resource = table.byPath.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path)
+  const resource = table.resolve(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path)
   if (!resource) throw new HttpError(createAltoError('ALTO_ERR_NOT_FOUND', [path]))
   const allowed = resource.method === 'GET' ? ['GET', 'HEAD'] : ['POST']
   if (!allowed.includes(method)) throw new HttpError(createAltoError('ALTO_ERR_METHOD_NOT_ALLOWED', [method]), { allow: allowed.join(', ') })
   const accept = headerText(headers.accept)
-  if (accept !== undefined && !accepts(accept, resource.mediaType) && !accepts(accept, MediaType.error)) {
+  // A stream control request is answered 204 with no body (RFC 8895 §7.6), so any Accept will do.
+  if (accept !== undefined && resource.kind !== 'stream-control' && !accepts(accept, resource.mediaType) && !accepts(accept, MediaType.error)) {
     throw new HttpError(createAltoError('ALTO_ERR_NOT_ACCEPTABLE', [resource.mediaType]))
   }
   if (resource.method === 'POST') {
     const contentType = headerText(headers['content-type'])?.split(';', 1)[0]!.trim().toLowerCase()
-    if (contentType !== resource.accepts) throw new HttpError(createAltoError('ALTO_ERR_UNSUPPORTED_MEDIA_TYPE', [resource.accepts]))
+    // RFC 8895 §7.5 has control requests in the update stream's own params type; the control
+    // type is taken too, for clients that read "Stream Control Service" as its media type.
+    const alsoAccepted = resource.kind === 'stream-control' && contentType === MediaType.updateStreamControl
+    if (contentType !== resource.accepts && !alsoAccepted) throw new HttpError(createAltoError('ALTO_ERR_UNSUPPORTED_MEDIA_TYPE', [resource.accepts]))
   }
   return resource
 }

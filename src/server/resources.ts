@@ -19,6 +19,8 @@ export type ResourceKind =
   | 'filtered-cost-map'
   | 'endpoint-prop'
   | 'endpoint-cost'
+  | 'update-stream'
+  | 'stream-control'
 
 export interface Resource {
   readonly id: string
@@ -41,6 +43,25 @@ export interface Resource {
 
 export interface LayoutOptions {
   costConstraints: boolean
+  /** List an RFC 8895 update stream service in the IRD. @default false */
+  updateStreams?: boolean
+}
+
+/** Path of the update stream service; its stream control URIs are under {@link STREAM_CONTROL_PATH}. */
+export const UPDATE_STREAM_PATH = '/updates/stream'
+export const STREAM_CONTROL_PATH = '/updates/control'
+
+/**
+ * The incremental change media type of each resource kind an update stream can carry (RFC 8895
+ * §3: merge patches suit cost maps and property maps, whose leaves are single values; JSON patches
+ * suit network maps, whose prefix lists are arrays that a merge patch would resend whole).
+ */
+export const INCREMENTAL_CHANGE_TYPE: Partial<Record<ResourceKind, string>> = {
+  'network-map': MediaType.jsonPatch,
+  'filtered-network-map': MediaType.jsonPatch,
+  'cost-map': MediaType.mergePatch,
+  'filtered-cost-map': MediaType.mergePatch,
+  'endpoint-prop': MediaType.mergePatch,
 }
 
 /** Resource id `base-suffix`, shortened to RFC 7285's 64 characters when needed. */
@@ -63,7 +84,14 @@ export class ResourceTable {
     this.snapshot = snapshot
     const resources = layout(snapshot, options)
     this.byPath = new Map(resources.map((r) => [r.path, r]))
-    this.byId = new Map(resources.filter((r) => r.kind !== 'directory').map((r) => [r.id, r]))
+    this.byId = new Map(resources.filter((r) => r.kind !== 'directory' && r.kind !== 'stream-control').map((r) => [r.id, r]))
+  }
+
+  /** The resource at a request path (each stream's control URI is under one shared path). */
+  resolve(path: string): Resource | undefined {
+    const exact = this.byPath.get(path)
+    if (exact || !path.startsWith(`${STREAM_CONTROL_PATH}/`)) return exact
+    return this.byPath.get(STREAM_CONTROL_PATH)
   }
 
   /** The IRD with absolute URIs under `base` (e.g. `http://127.0.0.1:8181`), serialized once per base. */
@@ -201,5 +229,42 @@ function layout(snapshot: Snapshot, options: LayoutOptions): Resource[] {
     costMaps: [],
     body: undefined,
   })
+  if (options.updateStreams) out.push(...updateStreamResources(out))
   return out
+}
+
+/** RFC 8895 §6.3 and §7: the update stream service over every resource it can carry, and its control. */
+function updateStreamResources(resources: readonly Resource[]): Resource[] {
+  const changeTypes: Record<string, string> = {}
+  for (const r of resources) {
+    const type = INCREMENTAL_CHANGE_TYPE[r.kind]
+    if (type) changeTypes[r.id] = type
+  }
+  const common = { networkMap: undefined, costMaps: [], body: undefined, method: 'POST' as const }
+  return [
+    {
+      ...common,
+      id: 'update-stream',
+      kind: 'update-stream',
+      path: UPDATE_STREAM_PATH,
+      mediaType: MediaType.updateStream,
+      accepts: MediaType.updateStreamParams,
+      entry: {
+        'media-type': MediaType.updateStream,
+        accepts: MediaType.updateStreamParams,
+        capabilities: { 'incremental-change-media-types': changeTypes, 'support-stream-control': true },
+        uses: Object.keys(changeTypes),
+      },
+    },
+    {
+      // Not in the IRD: each stream announces its own control URI (RFC 8895 §5.3, §7.2).
+      ...common,
+      id: 'stream-control',
+      kind: 'stream-control',
+      path: STREAM_CONTROL_PATH,
+      mediaType: MediaType.updateStreamControl,
+      accepts: MediaType.updateStreamParams,
+      entry: { 'media-type': MediaType.updateStreamControl, accepts: MediaType.updateStreamParams },
+    },
+  ]
 }

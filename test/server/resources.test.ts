@@ -31,6 +31,7 @@ test('IRD lists every resource with absolute uri, media-type, accepts, uses and 
     'filtered-costmap',
     'my-default-network-map',
     'my-default-network-map-filtered',
+    'update-stream',
   ])
   assert.deepEqual(ird.resources['my-default-network-map'], { uri: 'http://alto.example.net:8181/networkmap/my-default-network-map', 'media-type': MT.networkMap })
   assert.deepEqual(ird.resources['filtered-costmap'], {
