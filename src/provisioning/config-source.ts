@@ -292,6 +292,13 @@ export function readReferenced(value: unknown, path: SpecPath, ctx: Ctx): { file
   }
 }
 
+/** A signing key file (PEM or JWK, as `alto keygen` writes); returns its text. */
+export function keyFile(value: unknown, path: SpecPath, ctx: Ctx): string {
+  const { file, content } = readReferenced(value, path, ctx)
+  if (!content.includes('-----BEGIN ') && !content.trimStart().startsWith('{')) ctx.src.fail(path, `${file} is neither a PEM nor a JWK file (alto keygen writes one)`)
+  return content
+}
+
 /** Reads and parses an RFC 7285 JSON file named in the config. */
 export function readJson(value: unknown, path: SpecPath, ctx: Ctx): { body: unknown; ctx: Ctx } {
   const { file, content } = readReferenced(value, path, ctx)

@@ -39,6 +39,7 @@ import {
   Source,
   text,
   versionTag,
+  keyFile,
 } from './config-source.ts'
 import { metricSource, SOURCE_KEYS } from './config-metrics.ts'
 import { bgpSection } from './config-bgp.ts'
@@ -125,6 +126,7 @@ const serverSection = fields<ServerConfig>({
     overload: fields({ 'max-event-loop-delay-ms': positive, 'max-in-flight': integer(0), 'retry-after-s': positive }),
   }),
   admin: fields({ host: text, port }, ['port']),
+  signing: fields({ key: keyFile, 'previous-keys': listOf(keyFile), 'lifetime-s': positive }, ['key']),
   'log-level': oneOf(LOG_LEVELS),
 })
 

@@ -101,6 +101,8 @@ export interface ServerConfig {
     overload?: { maxEventLoopDelayMs?: number; maxInFlight?: number; retryAfterS?: number }
   }
   admin?: { host?: string; port: number }
+  /** Attestations for redistribution (docs/redistribution.md): key file contents, read by the loader. */
+  signing?: { key: string; previousKeys?: string[]; lifetimeS?: number }
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
 }
 

@@ -31,6 +31,7 @@ import { filteredNetworkMap } from './routes/network-map.ts'
 import { AccessList, BasicAuth, clientAddress } from './security.ts'
 import { DEFAULTS, resolveLimits, type ServerOptions } from './options.ts'
 import { UpdateStreamService, type UpdateStreamOptions } from './update-stream.ts'
+import { AttestationSigner } from './signing.ts'
 
 const gzipAsync = promisify(gzip)
 
@@ -73,7 +74,10 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
   const access = options.access && options.access.allow.length > 0 ? new AccessList(options.access.allow) : undefined
   const auth = options.auth ? new BasicAuth({ ...options.auth, ...(options.now ? { now: options.now } : {}) }) : undefined
   const streamsEnabled = options.updateStreams?.enabled ?? true
-  const layout = { costConstraints, updateStreams: streamsEnabled }
+  const signer = options.signing
+    ? new AttestationSigner({ ...options.signing, lifetimeS: options.signing.lifetimeS ?? maxAgeS, ...(options.now ? { now: options.now } : {}) })
+    : undefined
+  const layout = { costConstraints, updateStreams: streamsEnabled, attestationKeys: signer?.jwksBytes }
   let table = new ResourceTable(initial, layout)
   const updateStreams = streamsEnabled
     ? new UpdateStreamService(table, (resource, snapshot, input) => answerPost(resource, snapshot, input, undefined), options.updateStreams ?? {}, logger)
@@ -146,6 +150,9 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
     scope.all('/*', async (request, reply) => handle(request, reply))
   })
 
+  // Attestations (docs/redistribution.md): every GET answer, POST answers when asked for.
+  if (signer) app.addHook('onSend', signer.onSendHook(baseUrl))
+
   app.addHook('onResponse', async (request, reply) => {
     const kind = resolved.get(request)?.resource.kind ?? 'none'
     const seconds = reply.elapsedTime / 1000
@@ -162,6 +169,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
         return sendPrepared(request, reply, resource.mediaType, pinned.ird(baseUrl(request)))
       case 'network-map':
       case 'cost-map':
+      case 'attestation-keys':
         reply.header('cache-control', `${cacheScope}, max-age=${maxAgeS}`)
         return sendPrepared(request, reply, resource.mediaType, resource.body!)
       case 'update-stream':

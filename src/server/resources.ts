@@ -10,6 +10,7 @@ import type { CostMapBody, IrdBody, IrdResourceEntry, VersionTag } from '../prot
 import type { NetworkMap } from '../netmap/network-map.ts'
 import type { ServedCostMap, Snapshot } from '../provisioning/snapshot.ts'
 import { prepareBody, type PreparedBody } from './prepared-body.ts'
+import { ATTESTATION_KEYS_ID, ATTESTATION_KEYS_PATH, JWK_SET_MEDIA_TYPE } from './signing.ts'
 
 export type ResourceKind =
   | 'directory'
@@ -21,6 +22,7 @@ export type ResourceKind =
   | 'endpoint-cost'
   | 'update-stream'
   | 'stream-control'
+  | 'attestation-keys'
 
 export interface Resource {
   readonly id: string
@@ -45,6 +47,8 @@ export interface LayoutOptions {
   costConstraints: boolean
   /** List an RFC 8895 update stream service in the IRD. @default false */
   updateStreams?: boolean
+  /** The signer's key set: served at ATTESTATION_KEYS_PATH and listed in the IRD (docs/redistribution.md). */
+  attestationKeys?: Buffer | undefined
 }
 
 /** Path of the update stream service; its stream control URIs are under {@link STREAM_CONTROL_PATH}. */
@@ -211,6 +215,10 @@ function layout(snapshot: Snapshot, options: LayoutOptions): Resource[] {
     })
   }
 
+  if (options.attestationKeys) {
+    const entry = { 'media-type': JWK_SET_MEDIA_TYPE }
+    out.push({ id: ATTESTATION_KEYS_ID, kind: 'attestation-keys', path: ATTESTATION_KEYS_PATH, method: 'GET', mediaType: JWK_SET_MEDIA_TYPE, accepts: undefined, entry, networkMap: undefined, costMaps: [], body: prepareBody(options.attestationKeys.toString('utf8')) })
+  }
   const propTypes = [...snapshot.networkMaps.keys()].map((id) => `${id}.pid`).concat([...snapshot.properties.keys()])
   out.push({
     id: 'endpoint-property',
