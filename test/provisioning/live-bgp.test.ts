@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { AltoClient } from '../../src/client/client.ts'
 import { freePort, startBird } from '../helpers/bird.ts'
 import { startAlto } from '../helpers/cli.ts'
 
@@ -58,6 +59,15 @@ test('a BIRD session feeds the served network map', { timeout: 120_000 }, async 
   }
   const before = await map()
   assert.deepEqual(Object.keys(before['network-map']), ['default'])
+  // An RFC 8895 subscriber follows every change by patches.
+  const client = new AltoClient(alto.url)
+  const subscription = await client.subscribe('isp', { mode: 'stream' })
+  t.after(async () => (subscription.close(), await client.close()))
+  assert.equal(subscription.mode, 'stream')
+  const subscriberSees = async (served: unknown) => {
+    for (let i = 0; i < 100 && JSON.stringify(subscription.current('isp')) !== JSON.stringify(served); i++) await new Promise((r) => setTimeout(r, 50))
+    assert.deepEqual(subscription.current('isp'), served, 'the patched map equals a fresh GET')
+  }
 
   const bird = await startBird({
     localAs: 4200000002,
@@ -72,6 +82,7 @@ test('a BIRD session feeds the served network map', { timeout: 120_000 }, async 
   const announced = await until('the announced routes', (m) => m['network-map']['region-south']?.ipv4?.[0] === '10.2.0.0/16')
   assert.deepEqual(announced['network-map']['region-north'], { ipv4: ['10.1.0.0/16'], ipv6: ['2001:db8:1::/48'] })
   assert.notEqual(announced.meta.vtag.tag, before.meta.vtag.tag)
+  await subscriberSees(announced)
   // Endpoint costs follow: 10.1.x -> 10.2.x is a default-cost pair now, not intra-PID.
   const ecs = await fetch(`${alto.url}endpointcost/endpoint-cost`, {
     method: 'POST',
@@ -89,6 +100,8 @@ test('a BIRD session feeds the served network map', { timeout: 120_000 }, async 
   assert.deepEqual(changed['network-map']['region-north'], { ipv6: ['2001:db8:1::/48'] })
   assert.ok(!JSON.stringify(changed).includes('10.2.0.0/16'))
   assert.notEqual(changed.meta.vtag.tag, announced.meta.vtag.tag)
+  await subscriberSees(changed)
+  assert.ok(subscription.stats.patches >= 1, `patches applied: ${JSON.stringify(subscription.stats)}`)
 
   // The router goes away: its routes leave, the configured map serves again.
   await bird.kill()
