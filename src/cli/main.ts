@@ -16,6 +16,7 @@ import { registerQuery } from './query.ts'
 import { registerRank } from './rank.ts'
 import { registerServe } from './serve.ts'
 import { registerShare } from './share.ts'
+import { registerSimulate } from './simulate.ts'
 import { registerTracker } from './tracker.ts'
 import { registerVerify } from './verify.ts'
 
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   registerVerify(program)
   registerShare(program)
   registerBuildMap(program)
+  registerSimulate(program)
   return program
 }
 
