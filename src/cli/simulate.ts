@@ -18,6 +18,7 @@ import {
   runTrackerList,
   SCENARIOS,
   writeReport,
+  type BittorrentOptions,
   type LivePolicy,
   type Progress,
   type ScenarioResult,
@@ -89,19 +90,14 @@ Examples:
     .action(
       (
         flags: CommonFlags &
-          NetworkFlags & {
-            peers: number
+          NetworkFlags &
+          Required<Pick<BittorrentOptions, 'peers' | 'numwant' | 'trackerList' | 'arrival' | 'maxTime' | 'superSeedUpload' | 'pidUplink' | 'ispPattern'>> &
+          Pick<BittorrentOptions, 'workers'> & {
             policies: string[]
+            /** MiB. */
             fileSize: number
+            /** KiB. */
             pieceSize: number
-            numwant: number
-            trackerList: number
-            arrival: number
-            maxTime: number
-            superSeedUpload: number
-            pidUplink: number
-            ispPattern: string
-            workers?: number
           },
       ) =>
         run(flags, (progress) =>

@@ -6,11 +6,12 @@
  * running `birdc configure`. `stop()` ends BIRD (Cease, then SIGKILL if it lingers) and removes
  * the dir; an exit hook does the same if a test run dies first.
  */
-import { execFile, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { execFile, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { spawnDaemon } from './daemon.ts'
 
 /** A static route BIRD announces. */
 export interface BirdRoute {
@@ -67,7 +68,6 @@ export interface BirdRouter {
 }
 
 const READY_TIMEOUT_MS = 10_000
-const STOP_TIMEOUT_MS = 5_000
 const BIRDC_TIMEOUT_MS = 5_000
 
 function findBinary(name: string, env: string | undefined): string {
@@ -89,27 +89,8 @@ export async function startBird(options: BirdOptions): Promise<BirdRouter> {
   let routes = options.routes
   writeFileSync(conf, birdConf({ ...options, localAddress }, port, routes))
 
-  const child = spawn(bird, ['-f', '-c', conf, '-s', socketPath], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  const append = (chunk: Buffer): void => {
-    if (log.length < 200_000) log += chunk.toString()
-  }
-  child.stdout!.on('data', append)
-  child.stderr!.on('data', append)
-  let spawnError: Error | undefined
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve())
-    child.once('error', (error) => {
-      spawnError = error
-      resolve()
-    })
-  })
-  const running = (): boolean => spawnError === undefined && child.exitCode === null && child.signalCode === null
-  const killOnExit = (): void => {
-    child.kill('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
-  }
-  process.once('exit', killOnExit)
+  const daemon = spawnDaemon(bird, ['-f', '-c', conf, '-s', socketPath], dir, 200_000)
+  const { child, running } = daemon
 
   const birdc = (...args: string[]): Promise<string> =>
     new Promise((resolve, reject) => {
@@ -119,16 +100,7 @@ export async function startBird(options: BirdOptions): Promise<BirdRouter> {
       })
     })
 
-  const end = async (signal: NodeJS.Signals): Promise<void> => {
-    process.removeListener('exit', killOnExit)
-    if (running()) {
-      child.kill(signal)
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-      await exited
-      clearTimeout(timer)
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
+  const end = daemon.stop
 
   const bgpState = async (): Promise<string> => {
     const out = await birdc('show', 'protocols', 'alto')
@@ -143,7 +115,7 @@ export async function startBird(options: BirdOptions): Promise<BirdRouter> {
       routes = next
       writeFileSync(conf, birdConf({ ...options, localAddress }, port, routes))
       const out = await birdc('configure')
-      if (!/Reconfigur/.test(out)) throw new Error(`birdc configure did not reconfigure:\n${out}\n${log}`)
+      if (!/Reconfigur/.test(out)) throw new Error(`birdc configure did not reconfigure:\n${out}\n${daemon.log()}`)
     },
     birdc,
     bgpState,
@@ -156,9 +128,9 @@ export async function startBird(options: BirdOptions): Promise<BirdRouter> {
         if (wanted.test(last)) return
         await new Promise((resolve) => setTimeout(resolve, 100))
       }
-      throw new Error(`BIRD's session did not reach ${String(state)} within ${timeoutMs} ms (last: ${last})\n${log}`)
+      throw new Error(`BIRD's session did not reach ${String(state)} within ${timeoutMs} ms (last: ${last})\n${daemon.log()}`)
     },
-    log: () => log,
+    log: daemon.log,
     stop: () => end('SIGTERM'),
     kill: () => end('SIGKILL'),
   }
@@ -166,9 +138,9 @@ export async function startBird(options: BirdOptions): Promise<BirdRouter> {
   try {
     const deadline = Date.now() + READY_TIMEOUT_MS
     for (;;) {
-      if (!running()) throw new Error(`bird exited (${child.exitCode ?? child.signalCode ?? spawnError?.message}) before it was ready:\n${log}`)
+      if (!running()) throw new Error(`bird exited (${child.exitCode ?? child.signalCode ?? daemon.spawnError()?.message}) before it was ready:\n${daemon.log()}`)
       if (existsSync(socketPath) && (await birdc('show', 'status').then(() => true, () => false))) break
-      if (Date.now() > deadline) throw new Error(`bird did not answer on its control socket within ${READY_TIMEOUT_MS} ms:\n${log}`)
+      if (Date.now() > deadline) throw new Error(`bird did not answer on its control socket within ${READY_TIMEOUT_MS} ms:\n${daemon.log()}`)
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
   } catch (error) {

@@ -6,13 +6,14 @@
  * `discoveryZones` is the zone set of the discovery tests: a forward domain for RFC 7286 and
  * in-addr.arpa / ip6.arpa trees for RFC 8686, with the fallbacks, empty names and faults they need.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { createServer } from 'node:net'
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import dnsPacket from 'dns-packet'
+import { spawnDaemon } from './daemon.ts'
 
 export interface KnotZones {
   /** origin (with or without the trailing dot) -> zone file text */
@@ -32,7 +33,6 @@ export interface KnotServer {
 
 const START_ATTEMPTS = 3
 const READY_TIMEOUT_MS = 10_000
-const STOP_TIMEOUT_MS = 5_000
 
 export function knotdPath(): string {
   const candidates = [process.env.KNOTD, '/usr/sbin/knotd', '/usr/local/sbin/knotd'].filter((p): p is string => !!p)
@@ -67,45 +67,20 @@ async function startOn(knotd: string, port: number, spec: KnotZones): Promise<Kn
   for (const origin of broken) writeFileSync(join(dir, 'zones', `${origin}zone`), 'this is not a zone file !!\n')
   writeFileSync(join(dir, 'knot.conf'), knotConf(dir, port, [...origins, ...broken]))
 
-  const child = spawn(knotd, ['-c', join(dir, 'knot.conf')], { stdio: ['ignore', 'pipe', 'pipe'] })
-  let log = ''
-  const append = (chunk: Buffer): void => {
-    if (log.length < 100_000) log += chunk.toString()
-  }
-  child.stdout!.on('data', append)
-  child.stderr!.on('data', append)
-  let spawnError: Error | undefined
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve())
-    child.once('error', (error) => {
-      spawnError = error
-      resolve()
-    })
-  })
-  const killOnExit = (): void => {
-    child.kill('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
-  }
-  process.once('exit', killOnExit)
-
-  const stop = async (): Promise<void> => {
-    process.removeListener('exit', killOnExit)
-    if (spawnError === undefined && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM')
-      const timer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS)
-      await exited
-      clearTimeout(timer)
-    }
-    rmSync(dir, { recursive: true, force: true })
-  }
+  const daemon = spawnDaemon(knotd, ['-c', join(dir, 'knot.conf')], dir, 100_000)
+  const stop = (): Promise<void> => daemon.stop('SIGTERM')
 
   try {
-    await waitUntilReady(child, port, origins, () => (spawnError ? `cannot run ${knotd}: ${spawnError.message}\n${log}` : log), () => spawnError !== undefined)
+    const log = (): string => {
+      const spawnError = daemon.spawnError()
+      return spawnError ? `cannot run ${knotd}: ${spawnError.message}\n${daemon.log()}` : daemon.log()
+    }
+    await waitUntilReady(daemon.child, port, origins, log, () => daemon.spawnError() !== undefined)
   } catch (error) {
     await stop()
     throw error
   }
-  return { port, server: `127.0.0.1:${port}`, log: () => log, stop }
+  return { port, server: `127.0.0.1:${port}`, log: daemon.log, stop }
 }
 
 function fqdn(name: string): string {

@@ -8,7 +8,7 @@
 import { parseAddress } from '../../netmap/address.ts'
 import { NetworkMap } from '../../netmap/network-map.ts'
 import { MapBuilder, ORIGIN_AS_RULES, type BuildSummary, type RuleSet } from '../rules.ts'
-import { MrtReader, type MrtSource, type MrtStats, type MrtWarning } from './reader.ts'
+import { MrtReader, zeroCounts, type MrtSource, type MrtStats, type MrtWarning } from './reader.ts'
 
 export interface BuildMapOptions {
   /** @default {@link ORIGIN_AS_RULES}: one PID `as<N>` per origin AS, the rest in `default` */
@@ -88,19 +88,7 @@ function canonicalAddress(text: string): string {
 }
 
 function sumStats(list: readonly MrtStats[]): MrtTotals {
-  const total: MrtTotals = {
-    inputBytes: 0,
-    bytes: 0,
-    records: 0,
-    rib: 0,
-    announce: 0,
-    withdraw: 0,
-    ignored: 0,
-    unsupported: 0,
-    corrupt: 0,
-    truncated: 0,
-    skippedBytes: 0,
-  }
+  const total: MrtTotals = zeroCounts()
   for (const s of list) {
     for (const key of Object.keys(total) as (keyof MrtTotals)[]) total[key] += s[key]
   }

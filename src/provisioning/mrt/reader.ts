@@ -66,6 +66,23 @@ export interface MrtStats {
   skippedBytes: number
 }
 
+/** The counters of {@link MrtStats}, all 0. */
+export function zeroCounts(): Omit<MrtStats, 'compression'> {
+  return {
+    inputBytes: 0,
+    bytes: 0,
+    records: 0,
+    rib: 0,
+    announce: 0,
+    withdraw: 0,
+    ignored: 0,
+    unsupported: 0,
+    corrupt: 0,
+    truncated: 0,
+    skippedBytes: 0,
+  }
+}
+
 /** A file name, the bytes themselves, a Readable, or any async iterable of byte chunks. */
 export type MrtSource = string | Uint8Array | Readable | AsyncIterable<Uint8Array>
 
@@ -81,20 +98,7 @@ const RESYNC_WINDOW_S = 366 * 86400
 
 /** Reads MRT entries; iterate it once. `stats` is live while iterating and final afterwards. */
 export class MrtReader implements AsyncIterable<MrtEntry> {
-  readonly stats: MrtStats = {
-    compression: 'none',
-    inputBytes: 0,
-    bytes: 0,
-    records: 0,
-    rib: 0,
-    announce: 0,
-    withdraw: 0,
-    ignored: 0,
-    unsupported: 0,
-    corrupt: 0,
-    truncated: 0,
-    skippedBytes: 0,
-  }
+  readonly stats: MrtStats = { compression: 'none', ...zeroCounts() }
   readonly #source: MrtSource
   readonly #onWarning: ((warning: MrtWarning) => void) | undefined
   readonly #maxRecordBytes: number
