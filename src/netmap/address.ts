@@ -224,3 +224,12 @@ function isIPv4Mapped(bytes: Uint8Array): boolean {
 export function typedAddress(a: ParsedAddress): string {
   return `${a.family}:${a.text}`
 }
+
+/**
+ * An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, how a dual-stack socket reports an IPv4 peer)
+ * as plain IPv4 text; any other text unchanged.
+ */
+export function unmapIPv4(text: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text)
+  return mapped ? mapped[1]! : text
+}

@@ -9,7 +9,9 @@ import type { CostType, IrdBody } from '../protocol/types.ts'
 import { isIrdBody } from '../protocol/validate.ts'
 
 /** RFC 7517 §8.5.2; the media type of the IRD entry that lists the server's signing keys. */
-export const JWK_SET_MEDIA_TYPE = 'application/jwk-set+json'
+import { JWK_SET_MEDIA_TYPE } from '../protocol/attestation.ts'
+
+export { JWK_SET_MEDIA_TYPE }
 
 /** A resource whose answer is the same for every client (seed 001) and so may be shared. */
 export interface ReusableResource {

@@ -23,7 +23,9 @@ import { isBundleRejectedError, type RejectReason } from './reasons.ts'
 import { verifyBundle, type VerifiedBundle, type Wanted } from './verify.ts'
 
 /** Response header of the ALTO server carrying the attestation (server/signing.ts). */
-export const ATTESTATION_HEADER = 'alto-attestation'
+import { ATTESTATION_HEADER } from '../protocol/attestation.ts'
+
+export { ATTESTATION_HEADER }
 /** Path prefix of the bundles a peer serves: `/alto-bundles/<sha1(URI) in hex>`. */
 export const BUNDLE_PATH = '/alto-bundles/'
 

@@ -11,7 +11,9 @@ import type { KeySource } from './keys.ts'
 import { BundleRejectedError } from './reasons.ts'
 import { describeRequest, sameCostType, sameParameters } from './wanted.ts'
 
-export const ATTESTATION_TYPE = 'alto-attestation+jwt'
+import { ATTESTATION_TYPE } from '../protocol/attestation.ts'
+
+export { ATTESTATION_TYPE }
 /** EdDSA over Ed25519 (RFC 8037), and its fully-specified name. */
 export const DEFAULT_ALGORITHMS: readonly string[] = ['EdDSA', 'Ed25519']
 /** JWS header members that carry or point to a key chosen by the signer (RFC 7515 §4.1). */

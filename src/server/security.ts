@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import { createAltoError } from '../protocol/errors.ts'
-import { parseAddress, parseAnyPrefix } from '../netmap/address.ts'
+import { parseAddress, parseAnyPrefix, unmapIPv4 } from '../netmap/address.ts'
 import { PrefixTrie } from '../netmap/prefix-trie.ts'
 import { HttpError } from './error-handler.ts'
 import { hashPassword, verifyPassword } from './passwords.ts'
@@ -13,9 +13,8 @@ import { hashPassword, verifyPassword } from './passwords.ts'
 /** The remote address of a socket as a plain IPv4 or IPv6 address (IPv4-mapped IPv6 unwrapped). */
 export function clientAddress(remote: string | undefined): { family: 'ipv4' | 'ipv6'; text: string } | undefined {
   if (!remote) return undefined
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remote)
-  if (mapped) return { family: 'ipv4', text: mapped[1]! }
-  return remote.includes(':') ? { family: 'ipv6', text: remote } : { family: 'ipv4', text: remote }
+  const text = unmapIPv4(remote)
+  return text.includes(':') ? { family: 'ipv6', text } : { family: 'ipv4', text }
 }
 
 export class AccessList {

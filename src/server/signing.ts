@@ -15,19 +15,13 @@ import { promisify } from 'node:util'
 import { gunzip } from 'node:zlib'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { SignJWT } from 'jose'
+import { ATTESTATION_HEADER, ATTESTATION_PREFERENCE, ATTESTATION_TYPE, JWK_SET_MEDIA_TYPE } from '../protocol/attestation.ts'
 import { AltoConfigError } from '../protocol/errors.ts'
 import type { VersionTag } from '../protocol/types.ts'
 
 const gunzipAsync = promisify(gunzip)
 
-/** Response header carrying the attestation of the answer. */
-export const ATTESTATION_HEADER = 'alto-attestation'
-/** `Prefer` token (RFC 7240) by which a client asks for the attestation of a POST answer. */
-export const ATTESTATION_PREFERENCE = 'alto-attestation'
-/** JWS `typ` of an attestation. */
-export const ATTESTATION_TYPE = 'alto-attestation+jwt'
-/** RFC 7517 §8.5.2. */
-export const JWK_SET_MEDIA_TYPE = 'application/jwk-set+json'
+export { ATTESTATION_HEADER, ATTESTATION_PREFERENCE, ATTESTATION_TYPE, JWK_SET_MEDIA_TYPE }
 /** IRD resource id and path of the JWKS. */
 export const ATTESTATION_KEYS_ID = 'attestation-keys'
 export const ATTESTATION_KEYS_PATH = '/attestation-keys'

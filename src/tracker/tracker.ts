@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net'
 import bencode from 'bencode'
 import { pino, type Logger } from 'pino'
 import type { Rng } from '../cost/rank.ts'
-import { parseAddress } from '../netmap/address.ts'
+import { parseAddress, unmapIPv4 } from '../netmap/address.ts'
 import { AnnounceError, type AnnounceParams } from './announce.ts'
 import type { GuidanceSource } from './guidance-source.ts'
 import { parseHttpAnnounce, parseHttpScrape } from './parse-http.ts'
@@ -261,7 +261,7 @@ export class AltoTracker extends EventEmitter {
   }
 
   #httpAnnounce(query: string, request: IncomingMessage): Record<string, unknown> {
-    const remote = unmap(request.socket.remoteAddress ?? '')
+    const remote = unmapIPv4(request.socket.remoteAddress ?? '')
     const params = parseHttpAnnounce(query, remote)
     const outcome = this.announce(params)
     const body: Record<string, unknown> = {
@@ -288,7 +288,7 @@ export class AltoTracker extends EventEmitter {
     try {
       const request = parseUdpRequest(packet)
       if (!request) return // junk without a transaction id: dropped
-      const remote = unmap(rinfo.address)
+      const remote = unmapIPv4(rinfo.address)
       if (request.action === 'connect') return reply(connectResponse(request.transactionId, this.#ids.issue(remote, rinfo.port)))
       if (!this.#ids.valid(request.connectionId, remote, rinfo.port)) throw new UdpProtocolError(request.transactionId, 'unknown or expired connection id')
       if (request.action === 'scrape') {
@@ -318,11 +318,6 @@ function compactOf(bytes: Uint8Array, port: number): Buffer {
   out.set(bytes, 0)
   out.writeUInt16BE(port, bytes.length)
   return out
-}
-
-function unmap(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)
-  return mapped ? mapped[1]! : address
 }
 
 function formatHost(host: string): string {

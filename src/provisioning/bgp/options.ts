@@ -5,7 +5,7 @@
  * never re-checks.
  */
 import type { Logger } from 'pino'
-import { formatAddress, parseAddress, parseIPv4 } from '../../netmap/address.ts'
+import { parseAddress, unmapIPv4 } from '../../netmap/address.ts'
 import { AltoConfigError } from '../../protocol/errors.ts'
 import type { AddressType } from '../../protocol/types.ts'
 import type { BgpClock } from './clock.ts'
@@ -180,9 +180,8 @@ export function resolveOptions(options: BgpSpeakerOptions): Readonly<ResolvedOpt
  */
 export function canonicalAddress(text: unknown): { family: AddressType; text: string } | undefined {
   if (typeof text !== 'string') return undefined
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(text)
-  if (mapped && parseIPv4(mapped[1]!)) return { family: 'ipv4', text: formatAddress('ipv4', parseIPv4(mapped[1]!)!) }
-  const parsed = parseAddress('ipv4', text) ?? parseAddress('ipv6', text)
+  const plain = unmapIPv4(text)
+  const parsed = parseAddress('ipv4', plain) ?? parseAddress('ipv6', plain)
   return parsed ? { family: parsed.family, text: parsed.text } : undefined
 }
 
