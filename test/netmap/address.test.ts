@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import fc from 'fast-check'
+import { isIPv6 } from 'node:net'
 import {
   formatAddress,
   parseAddress,
@@ -9,6 +10,7 @@ import {
   parseIPv6,
   parsePrefix,
   parseTypedAddress,
+  parseTypedAddressInto,
   typedAddress,
 } from '../../src/netmap/address.ts'
 
@@ -277,3 +279,47 @@ function error(result: object): string {
   assert.ok('error' in result, 'expected an error')
   return (result as { error: string }).error
 }
+
+describe('the one-pass parsers against independent ones', () => {
+  // Text built from IPv6-ish pieces, so that a good share is valid: groups of 0-5 hex digits,
+  // single and double colons, sometimes a dotted quad (with or without leading zeros) at the end.
+  const group = fc.stringMatching(/^[0-9a-fA-F]{0,5}$/)
+  const quad = fc.tuple(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 255 }), fc.constantFrom('1', '01', '255', '256'))
+    .map(([a, b, c, d]) => `${a}.${b}.${c}.${d}`)
+  const ipv6ish = fc.tuple(fc.array(fc.tuple(group, fc.constantFrom(':', ':', ':', '::')), { minLength: 1, maxLength: 9 }), fc.option(quad), fc.boolean())
+    .map(([parts, tail, lead]) => `${lead ? '::' : ''}${parts.map(([g, sep]) => g + sep).join('').replace(/:+$/, (m) => (tail === null ? (m.length > 1 ? '::' : '') : m))}${tail ?? ''}`)
+
+  test('parseIPv6 accepts exactly what node:net isIPv6 accepts (no zone ids)', () => {
+    fc.assert(
+      fc.property(ipv6ish, (text) => {
+        assert.equal(parseIPv6(text) !== undefined, isIPv6(text), text)
+      }),
+      { numRuns: 20_000, seed: 7 },
+    )
+  })
+
+  test('parseIPv6 reads the same bits as the WHATWG URL parser', () => {
+    fc.assert(
+      fc.property(ipv6ish.filter((text) => isIPv6(text)), (text) => {
+        const whatwg = new URL(`http://[${text}]/`).hostname.slice(1, -1) // "[...]" -> "..."
+        assert.deepEqual(parseIPv6(text), parseIPv6(whatwg), text)
+      }),
+      { numRuns: 5_000, seed: 8 },
+    )
+  })
+
+  test('typed addresses parse into caller buffers like parseTypedAddress', () => {
+    const v4 = new Uint8Array(4)
+    const v6 = new Uint8Array(16)
+    const typed = fc.oneof(ipv6ish.map((t) => `ipv6:${t}`), quad.map((t) => `ipv4:${t}`), fc.string().map((t) => `ipv4:${t}`), fc.string())
+    fc.assert(
+      fc.property(typed, (text) => {
+        const slow = parseTypedAddress(text)
+        const family = parseTypedAddressInto(text, v4, v6)
+        assert.equal(family, slow?.family, text)
+        if (slow) assert.deepEqual(family === 'ipv4' ? v4 : v6, slow.bytes, text)
+      }),
+      { numRuns: 10_000, seed: 9 },
+    )
+  })
+})
