@@ -14,6 +14,8 @@ export type { NetworkSpec, NetworkMapSpec, CostMapSpec, PropertySpec, AltoConfig
 export { loadNetwork, type LoadOptions } from './provisioning/load.ts'
 export { loadConfigFile } from './provisioning/config.ts'
 export { defaultNetworkSpec } from './provisioning/default-network.ts'
+export { LibLocDatabase, LibLocError, LibLocFlag, type LibLocNetwork, type LibLocCountry } from './provisioning/libloc.ts'
+export { libLocPrefixes, type LibLocMapOptions, type LibLocMapSummary } from './provisioning/libloc-map.ts'
 export { createAltoServer, type AltoServer } from './server/app.ts'
 export {
   AttestationSigner,

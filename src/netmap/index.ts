@@ -15,4 +15,4 @@ export {
   type ParsedPrefix,
 } from './address.ts'
 export { PrefixTrie, type PrefixEntry } from './prefix-trie.ts'
-export { NetworkMap, NetworkMapError } from './network-map.ts'
+export { NetworkMap, NetworkMapError, type PrefixColumns, type PrefixSet } from './network-map.ts'

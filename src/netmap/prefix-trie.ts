@@ -56,12 +56,17 @@ export class PrefixTrie {
   readonly #query: Int32Array
   readonly #scratch: Int32Array
 
-  constructor(bits: 32 | 128) {
+  /**
+   * `expected`: how many prefixes are coming, when known (a bulk load), so that the node store is
+   * sized once (n prefixes need at most 2n nodes) instead of doubling and copying as it fills.
+   */
+  constructor(bits: 32 | 128, expected = 0) {
     if (bits !== 32 && bits !== 128) throw new RangeError(`a prefix trie has 32 or 128 bits, not ${String(bits)}`)
     this.bits = bits
     this.#words = bits >>> 5
     this.#stride = KEY + this.#words
-    this.#trie = new Int32Array(INITIAL_NODES * this.#stride)
+    const nodes = Number.isInteger(expected) && expected > 0 ? Math.max(INITIAL_NODES, 2 * expected + 1) : INITIAL_NODES
+    this.#trie = new Int32Array(nodes * this.#stride)
     this.#trie[VALUE] = NONE
     this.#used = this.#stride
     this.#query = new Int32Array(this.#words)

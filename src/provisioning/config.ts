@@ -43,6 +43,7 @@ import {
 } from './config-source.ts'
 import { metricSource, SOURCE_KEYS } from './config-metrics.ts'
 import { bgpSection } from './config-bgp.ts'
+import { libLocNetworkMap } from './config-libloc.ts'
 import type { AltoConfig, CostMapSpec, NetworkMapSpec, NetworkSpec, PropertySpec, ServerConfig, SpecPath } from './spec.ts'
 
 // Kept importable from here, where load.ts and the tests have always found them.
@@ -111,6 +112,17 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const port = integer(0, 65535)
 const positive = integer(1)
 
+/** The most worker processes `server.workers` (and `alto serve --workers`) accept. */
+export const MAX_WORKERS = 1024
+
+function workers(value: unknown, path: SpecPath, ctx: Ctx): number | 'auto' {
+  if (value === 'auto') return value
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_WORKERS) {
+    ctx.src.fail(path, `must be an integer from 1 to ${MAX_WORKERS}, or auto (one per core), not ${describe(value)}`)
+  }
+  return value
+}
+
 const serverSection = fields<ServerConfig>({
   host: text,
   port,
@@ -128,6 +140,7 @@ const serverSection = fields<ServerConfig>({
   admin: fields({ host: text, port }, ['port']),
   signing: fields({ key: keyFile, 'previous-keys': listOf(keyFile), 'lifetime-s': positive }, ['key']),
   'log-level': oneOf(LOG_LEVELS),
+  workers,
 })
 
 // ---------------------------------------------------------------------------------------------
@@ -152,19 +165,28 @@ function pidsData(value: unknown, path: SpecPath, ctx: Ctx): NetworkMapData {
   return data
 }
 
-/** src PID -> dst PID -> cost. */
+/**
+ * src PID -> dst PID -> cost, checked where it stands. A map of 2,000 PIDs has 4 million costs:
+ * each PID name is checked once, not once per row, and a path is built only to report a failure.
+ */
 function costsData(value: unknown, path: SpecPath, ctx: Ctx): CostMapData {
-  const data: CostMapData = {}
-  for (const [src, row] of Object.entries(mapping(value, path, ctx))) {
-    pidName(src, [...path, src], ctx)
-    const costs: Record<string, number> = {}
-    for (const [dst, c] of Object.entries(mapping(row, [...path, src], ctx))) {
-      pidName(dst, [...path, src, dst], ctx)
-      costs[dst] = cost(c, [...path, src, dst], ctx)
-    }
-    data[src] = costs
+  const data = mapping(value, path, ctx)
+  const names = new Set<string>()
+  const checkName = (pid: string, at: () => SpecPath) => {
+    if (names.has(pid)) return
+    pidName(pid, at(), ctx)
+    names.add(pid)
   }
-  return data
+  for (const src of Object.keys(data)) {
+    checkName(src, () => [...path, src])
+    const row = mapping(data[src], [...path, src], ctx)
+    for (const dst of Object.keys(row)) {
+      checkName(dst, () => [...path, src, dst])
+      const c = row[dst]
+      if (typeof c !== 'number' || !Number.isFinite(c) || c < 0) cost(c, [...path, src, dst], ctx) // fails, saying why
+    }
+  }
+  return data as CostMapData
 }
 
 function networkMapBody(body: unknown, ctx: Ctx): NetworkMapSpec {
@@ -211,26 +233,33 @@ export function rfcCostMapToSpec(body: unknown, file: string): CostMapSpec {
 
 function networkMaps(value: unknown, ctx: Ctx, origins: Origins): NetworkMapSpec[] {
   if (value === undefined) ctx.src.fail(['network-maps'], 'is missing: at least one network map is required')
-  const items = listOf((v, p, c) => mapping(v, p, c, ['id', 'vtag', 'pids', 'file']))(value, ['network-maps'], ctx)
+  const items = listOf((v, p, c) => mapping(v, p, c, ['id', 'vtag', 'pids', 'file', 'libloc']))(value, ['network-maps'], ctx)
   if (items.length === 0) ctx.src.fail(['network-maps'], 'must list at least one network map')
   const specs: NetworkMapSpec[] = []
   items.forEach((o, i) => {
     const at = ['network-maps', i]
     const id = o.id === undefined ? undefined : resourceId(o.id, [...at, 'id'], ctx)
     let spec: NetworkMapSpec
-    if (o.file !== undefined) {
+    let pidsAt: SpecPath = [...at, 'pids']
+    if (o.libloc !== undefined) {
+      for (const other of ['pids', 'file']) if (o[other] !== undefined) ctx.src.fail([...at, other], 'give one of pids, file and libloc')
+      if (id === undefined) ctx.src.fail([...at, 'id'], 'is missing (required with libloc)')
+      const { pids, prefixes } = libLocNetworkMap(o.libloc, [...at, 'libloc'], ctx)
+      spec = { id, pids, prefixes }
+      pidsAt = [...at, 'libloc']
+    } else if (o.file !== undefined) {
       if (o.pids !== undefined) ctx.src.fail([...at, 'pids'], 'give pids or file, not both')
       const json = readJson(o.file, [...at, 'file'], ctx)
       spec = networkMapBody(json.body, json.ctx)
       origins.files.push({ prefix: [...at, 'pids'], inner: ['network-map'], source: json.ctx.src })
     } else {
       if (id === undefined) ctx.src.fail([...at, 'id'], 'is missing (required unless file gives it)')
-      if (o.pids === undefined) ctx.src.fail([...at, 'pids'], 'is missing: give pids, or file with an RFC 7285 network map')
+      if (o.pids === undefined) ctx.src.fail([...at, 'pids'], 'is missing: give pids, or file with an RFC 7285 network map, or libloc with a libloc database (docs/libloc.md)')
       spec = { id, pids: pidsData(o.pids, [...at, 'pids'], ctx) }
     }
     if (id !== undefined) spec.id = id
     if (o.vtag !== undefined) spec.vtag = versionTag(o.vtag, [...at, 'vtag'], ctx)
-    spec.path = [...at, 'pids']
+    spec.path = pidsAt
     const first = specs.findIndex((s) => s.id === spec.id)
     if (first !== -1) ctx.src.fail([...at, o.id === undefined ? 'file' : 'id'], `network map id ${JSON.stringify(spec.id)} is already used by network-maps[${first}]`)
     specs.push(spec)
@@ -381,7 +410,11 @@ export function loadConfigText(text: string, options: { file: string; baseDir: s
     properties: properties(top['endpoint-properties'], ctx, maps),
   }
   const config: AltoConfig = { server, network }
-  if (top.bgp !== undefined && top.bgp !== null) config.bgp = bgpSection(top.bgp, ctx, maps)
+  if (top.bgp !== undefined && top.bgp !== null) {
+    config.bgp = bgpSection(top.bgp, ctx, maps)
+    // Each worker would open its own BGP session to the speaker (docs/operator-guide.md §7).
+    if (server.workers !== undefined && server.workers !== 1) src.fail(['server', 'workers'], 'must be 1 with a bgp: section: a live BGP feed runs in one process')
+  }
   recordOrigins(config, origins)
   FILES.set(config, [...new Set(ctx.read)])
   return config

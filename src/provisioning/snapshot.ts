@@ -80,7 +80,7 @@ export function buildSnapshot(spec: NetworkSpec, now: number = Date.now()): Snap
       throw new SpecError([...at.slice(0, -1), 'vtag'], `invalid vtag ${JSON.stringify(m.vtag)}: 1-64 characters of U+0021-U+007E`)
     }
     try {
-      networkMaps.set(m.id, NetworkMap.fromData(m.id, m.pids, m.vtag))
+      networkMaps.set(m.id, m.prefixes ? NetworkMap.fromPrefixes(m.id, m.prefixes, m.vtag) : NetworkMap.fromData(m.id, m.pids, m.vtag))
     } catch (error) {
       if (!(error instanceof NetworkMapError)) throw error
       const where = [error.pid, error.family, error.index].filter((x) => x !== undefined)

@@ -6,6 +6,7 @@
  * name the file and line the offending value came from.
  */
 import type { CostMapData, NetworkMapData } from '../protocol/types.ts'
+import type { PrefixSet } from '../netmap/network-map.ts'
 import type { RuleSet } from './rules.ts'
 
 /** A location in a spec, e.g. `['network-maps', 0, 'pids', 'PID1', 'ipv4', 2]`. */
@@ -26,8 +27,16 @@ export interface NetworkMapSpec {
   id: string
   /** Version tag; when absent, a digest of the content is used. */
   vtag?: string
-  /** PID -> address type -> prefixes, as in the RFC's `network-map` member. */
+  /**
+   * PID -> address type -> prefixes, as in the RFC's `network-map` member. With `prefixes`, every
+   * PID of the map with no prefixes here (`{}`): the names, for cost maps and properties to check.
+   */
   pids: NetworkMapData
+  /**
+   * The prefixes in binary form (a libloc database, docs/libloc.md): when given, the map is built
+   * from these alone (`NetworkMap.fromPrefixes`), without text to parse or format.
+   */
+  prefixes?: PrefixSet
   /** Where `pids` starts in the spec, for error paths (default `['network-maps', i, 'pids']`). */
   path?: SpecPath
 }
@@ -104,6 +113,8 @@ export interface ServerConfig {
   /** Attestations for redistribution (docs/redistribution.md): key file contents, read by the loader. */
   signing?: { key: string; previousKeys?: string[]; lifetimeS?: number }
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
+  /** Processes serving the port (node:cluster); `auto` = one per available core. @default 1 */
+  workers?: number | 'auto'
 }
 
 /** A whole config file: how to listen and what to serve. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
-import { parseAddress, parseTypedAddress } from '../../src/netmap/address.ts'
-import { NetworkMap, NetworkMapError } from '../../src/netmap/network-map.ts'
+import { parseAddress, parsePrefix, parseTypedAddress } from '../../src/netmap/address.ts'
+import { NetworkMap, NetworkMapError, type PrefixSet } from '../../src/netmap/network-map.ts'
 import type { NetworkMapData } from '../../src/protocol/types.ts'
 
 /** RFC 7285 §11.2.1.7, the example network map. */
@@ -333,5 +333,92 @@ describe('NetworkMap at scale', () => {
     }
     assert.equal(pidOf(map, 'ipv4:10.39.16.1'), undefined) // 10000 = 39 * 256 + 16
     assert.equal(map.pids.length, 10_000)
+  })
+})
+
+/** The binary form of a NetworkMapData: what a libloc database or a routing table gives. */
+function prefixSetOf(data: NetworkMapData, order: 'as-given' | 'reversed' = 'as-given'): PrefixSet {
+  const pids = Object.keys(data)
+  if (order === 'reversed') pids.reverse()
+  const columns = { ipv4: { bytes: [] as number[], lengths: [] as number[], pids: [] as number[] }, ipv6: { bytes: [] as number[], lengths: [] as number[], pids: [] as number[] } }
+  pids.forEach((pid, index) => {
+    for (const family of ['ipv4', 'ipv6'] as const) {
+      for (const text of data[pid]![family] ?? []) {
+        const prefix = parsePrefix(family, text)
+        assert.ok(!('error' in prefix), text)
+        columns[family].bytes.push(...prefix.bytes)
+        columns[family].lengths.push(prefix.length)
+        columns[family].pids.push(index)
+      }
+    }
+  })
+  const typed = (c: { bytes: number[]; lengths: number[]; pids: number[] }) => ({ bytes: Uint8Array.from(c.bytes), lengths: Uint8Array.from(c.lengths), pids: Uint32Array.from(c.pids) })
+  return { pids, ipv4: typed(columns.ipv4), ipv6: typed(columns.ipv6) }
+}
+
+describe('NetworkMap.fromPrefixes: the binary fast path', () => {
+  const NESTED: NetworkMapData = {
+    outer: { ipv4: ['10.0.0.0/8', '192.0.2.0/24'], ipv6: ['2001:db8::/32'] },
+    inner: { ipv4: ['10.1.0.0/16', '10.1.2.3/32'], ipv6: ['2001:db8:1::/48'] },
+    '10': { ipv4: ['10.1.2.0/24'] },
+    '9': {},
+    rest: { ipv4: ['0.0.0.0/0'], ipv6: ['::/0'] },
+  }
+
+  test('the same map as fromData: PIDs, lookups, prefixes, body and version tag', () => {
+    for (const data of [RFC_EXAMPLE, NESTED]) {
+      const text = NetworkMap.fromData('net', data)
+      for (const order of ['as-given', 'reversed'] as const) {
+        const binary = NetworkMap.fromPrefixes('net', prefixSetOf(data, order))
+        assert.deepEqual(binary.pids, text.pids)
+        assert.equal(binary.vtag, text.vtag)
+        assert.deepEqual(binary.toBody(), text.toBody())
+        assert.deepEqual(binary.filterBody(['inner', 'PID2'], ['ipv6']), text.filterBody(['inner', 'PID2'], ['ipv6']))
+        assert.deepEqual(binary.prefixCounts, text.prefixCounts)
+        for (const address of ['ipv4:10.1.2.3', 'ipv4:10.1.2.4', 'ipv4:10.1.3.1', 'ipv4:10.200.0.1', 'ipv4:192.0.2.9', 'ipv4:198.51.100.200', 'ipv6:2001:db8:1::9', 'ipv6:2001:db8:2::1', 'ipv6:fe80::1']) {
+          assert.equal(pidOf(binary, address), pidOf(text, address), address)
+        }
+        assert.equal(binary.coversEverything, text.coversEverything)
+      }
+    }
+  })
+
+  test('a prefix given twice in one PID is kept once; host bits are ignored', () => {
+    const set = prefixSetOf({ a: { ipv4: ['10.0.0.0/8', '10.0.0.0/8'] } })
+    const withHostBits: PrefixSet = { pids: ['a'], ipv4: { bytes: Uint8Array.of(10, 1, 2, 3), lengths: Uint8Array.of(8), pids: Uint32Array.of(0) } }
+    assert.deepEqual(NetworkMap.fromPrefixes('net', set).prefixesOf('a'), { ipv4: ['10.0.0.0/8'] })
+    assert.deepEqual(NetworkMap.fromPrefixes('net', withHostBits).prefixesOf('a'), { ipv4: ['10.0.0.0/8'] })
+    assert.equal(NetworkMap.fromPrefixes('net', set).vtag, NetworkMap.fromPrefixes('net', withHostBits).vtag)
+  })
+
+  test('refuses what fromData refuses, and columns that disagree', () => {
+    const refused = (set: PrefixSet, tag?: string): NetworkMapError => {
+      try {
+        NetworkMap.fromPrefixes('net', set, tag)
+      } catch (error) {
+        assert.ok(error instanceof NetworkMapError, String(error))
+        return error
+      }
+      assert.fail('accepted')
+    }
+    const twice = refused(prefixSetOf({ a: { ipv4: ['10.0.0.0/8'] }, b: { ipv4: ['10.1.0.0/16', '10.0.0.0/8'] } }))
+    assert.match(twice.message, /PID "b" ipv4\[2\]: prefix 10\.0\.0\.0\/8 is in both a and b/)
+    assert.deepEqual([twice.pid, twice.family, twice.index], ['b', 'ipv4', 2])
+    assert.match(refused({ pids: [] }).message, /no PIDs/)
+    assert.match(refused({ pids: ['a.b'] }).message, /invalid PID name "a\.b"/)
+    assert.match(refused({ pids: ['a', 'a'] }).message, /PID "a": the PID is named twice/)
+    assert.match(refused({ pids: ['a'] }, 'has space').message, /invalid version tag/)
+    const one = (bytes: number[], length: number, pid: number): PrefixSet => ({ pids: ['a'], ipv4: { bytes: Uint8Array.from(bytes), lengths: Uint8Array.of(length), pids: Uint32Array.of(pid) } })
+    assert.match(refused(one([10, 0, 0], 8, 0)).message, /ipv4 columns disagree: 1 lengths, 1 PIDs and 3 bytes/)
+    assert.match(refused(one([10, 0, 0, 0], 8, 1)).message, /ipv4 prefix 0 names PID 1, but there are 1 PIDs/)
+    assert.match(refused(one([10, 0, 0, 0], 33, 0)).message, /ipv4 prefix 0 has length 33, more than 32/)
+  })
+
+  test('toBodyParts is the text of toBody, PIDs named by digits first', () => {
+    for (const data of [RFC_EXAMPLE, NESTED, { only: {} }, { '0': { ipv6: ['::/0'] }, '007': {}, '4294967295': {}, '4294967294': {} }]) {
+      for (const map of [NetworkMap.fromData('net', data), NetworkMap.fromPrefixes('net', prefixSetOf(data), 'v1')]) {
+        assert.equal([...map.toBodyParts()].join(''), JSON.stringify(map.toBody()))
+      }
+    }
   })
 })
