@@ -38,6 +38,9 @@ export class CostMap {
   readonly costType: CostType
   /** Row-major: values[src * n + dst]; NaN = no cost. */
   readonly values: Float64Array
+  #members: { first: readonly string[]; next: readonly string[] } | undefined
+  /** Cost -> its JSON text, for at most {@link MAX_COST_TEXTS} distinct costs (see {@link #costText}). */
+  readonly #costTexts = new Map<number, string>()
 
   private constructor(space: PidSpace, costType: CostType, values: Float64Array) {
     this.space = space
@@ -55,13 +58,16 @@ export class CostMap {
     if (typeof data !== 'object' || data === null || Array.isArray(data)) {
       throw new CostMapError('costs must be an object of source PIDs')
     }
-    for (const [src, row] of Object.entries(data)) {
+    // Keys and lookups, not Object.entries: no [key, value] array per cost (4 million at 2,000 PIDs).
+    for (const src of Object.keys(data)) {
       const s = space.pidIndex(src)
       if (s < 0) throw new CostMapError(`source PID ${src} is not in the network map`, src)
+      const row: unknown = data[src]
       if (typeof row !== 'object' || row === null || Array.isArray(row)) {
         throw new CostMapError(`costs of ${src} must be an object of destination PIDs`, src)
       }
-      for (const [dst, cost] of Object.entries(row)) {
+      for (const dst of Object.keys(row)) {
+        const cost: unknown = (row as Record<string, unknown>)[dst]
         const d = space.pidIndex(dst)
         if (d < 0) throw new CostMapError(`destination PID ${dst} is not in the network map`, src, dst)
         if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
@@ -148,7 +154,69 @@ export class CostMap {
     }
     return out
   }
+
+  /**
+   * {@link filterData} as JSON text, written straight from the matrix. Servers answer with this:
+   * objects with a different set of keys per request make V8 build hidden classes for each, and
+   * JSON.stringify then walks them; the text about halves the server's CPU time per 10x100 request
+   * (figure 3 of docs/performance.md). Members come in the order of `srcs` and `dsts` (network-map
+   * order for null); the text parses to what {@link filterData} returns.
+   */
+  filterJson(srcs: readonly number[] | null, dsts: readonly number[] | null, constraints: readonly Constraint[]): string {
+    return `{${Array.from(this.jsonRows(srcs, dsts, constraints)).join(',')}}`
+  }
+
+  /**
+   * The members of {@link filterJson}'s object, one source row each (`"PID1":{"PID1":1,"PID2":5}`),
+   * rows without costs left out: large maps are serialized row by row from these, never held as
+   * one object or one string (4 million costs are ~65 MB of JSON).
+   */
+  *jsonRows(srcs: readonly number[] | null, dsts: readonly number[] | null, constraints: readonly Constraint[]): Generator<string> {
+    const n = this.space.pids.length
+    const { first, next } = this.#memberNames()
+    const dstList = dsts ?? allIndexes(n)
+    const values = this.values
+    const filtered = constraints.length > 0
+    for (const s of srcs ?? allIndexes(n)) {
+      const base = s * n
+      let row = ''
+      for (const d of dstList) {
+        const cost = values[base + d]!
+        if (Number.isNaN(cost) || (filtered && !satisfiesAll(cost, constraints))) continue
+        row += (row === '' ? first[d]! : next[d]!) + this.#costText(cost)
+      }
+      if (row !== '') yield `${first[s]!}{${row}}`
+    }
+  }
+
+  /**
+   * A cost as JSON.stringify writes it (as String does, for finite numbers: ECMA-262
+   * SerializeJSONProperty), each distinct cost formatted once. Not only for speed: V8 caches the
+   * strings it makes of numbers in a table in the old generation, which keeps each new one alive
+   * until it is promoted; a thousand fractional costs per answer promoted 10-20 KB per answer, which
+   * only full GCs free (figure 3 of docs/performance.md). Costs past the bound are formatted each time.
+   */
+  #costText(cost: number): string {
+    let text = this.#costTexts.get(cost)
+    if (text === undefined) {
+      text = String(cost)
+      if (this.#costTexts.size < MAX_COST_TEXTS) this.#costTexts.set(cost, text)
+    }
+    return text
+  }
+
+  /** The member names of the JSON text by PID index: `"PID":` first in an object, `,"PID":` after. */
+  #memberNames(): { first: readonly string[]; next: readonly string[] } {
+    if (!this.#members) {
+      const first = this.space.pids.map((pid) => `${JSON.stringify(pid)}:`)
+      this.#members = { first, next: first.map((name) => `,${name}`) }
+    }
+    return this.#members
+  }
 }
+
+/** Distinct costs whose text a map keeps: 65,536 short strings are a few MB. */
+const MAX_COST_TEXTS = 1 << 16
 
 function allIndexes(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i)

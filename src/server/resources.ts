@@ -8,8 +8,9 @@ import { wireCostType } from '../protocol/cost-types.ts'
 import { MediaType } from '../protocol/media-types.ts'
 import type { CostMapBody, IrdBody, IrdResourceEntry, VersionTag } from '../protocol/types.ts'
 import type { NetworkMap } from '../netmap/network-map.ts'
+import type { CostMap } from '../cost/cost-map.ts'
 import type { ServedCostMap, Snapshot } from '../provisioning/snapshot.ts'
-import { prepareBody, type PreparedBody } from './prepared-body.ts'
+import { prepareBody, prepareBodyParts, type PreparedBody } from './prepared-body.ts'
 import { ATTESTATION_KEYS_ID, ATTESTATION_KEYS_PATH, JWK_SET_MEDIA_TYPE } from './signing.ts'
 
 export type ResourceKind =
@@ -149,7 +150,8 @@ function layout(snapshot: Snapshot, options: LayoutOptions): Resource[] {
       entry: { 'media-type': MediaType.networkMap },
       networkMap: map,
       costMaps: [],
-      body: prepareBody(JSON.stringify(map.toBody())),
+      // Written from the tries part by part: no string per prefix is built or kept (docs/libloc.md).
+      body: prepareBodyParts(map.toBodyParts()),
     })
     const filteredId = derivedId(map.resourceId, 'filtered')
     out.push({
@@ -168,10 +170,7 @@ function layout(snapshot: Snapshot, options: LayoutOptions): Resource[] {
     const costMaps = snapshot.costMapsOf(map.resourceId)
     for (const served of costMaps) {
       const id = isDefault(map) ? `costmap-${served.name}` : derivedId(map.resourceId, `costmap-${served.name}`)
-      const body: CostMapBody = {
-        meta: { 'dependent-vtags': dependentVtags(map), 'cost-type': wireCostType(served.costType) },
-        'cost-map': served.map.toData(),
-      }
+      const meta: CostMapBody['meta'] = { 'dependent-vtags': dependentVtags(map), 'cost-type': wireCostType(served.costType) }
       out.push({
         id,
         kind: 'cost-map',
@@ -182,7 +181,7 @@ function layout(snapshot: Snapshot, options: LayoutOptions): Resource[] {
         entry: { 'media-type': MediaType.costMap, capabilities: { 'cost-type-names': [served.name] }, uses },
         networkMap: map,
         costMaps: [served],
-        body: prepareBody(JSON.stringify(body)),
+        body: prepareBodyParts(costMapBodyParts(meta, served.map)),
       })
     }
     if (costMaps.length === 0) continue
@@ -239,6 +238,22 @@ function layout(snapshot: Snapshot, options: LayoutOptions): Resource[] {
   })
   if (options.updateStreams) out.push(...updateStreamResources(out))
   return out
+}
+
+/**
+ * A full cost map body (RFC 7285 §11.2.3.6) as parts of its JSON text, one source row each: the
+ * bytes of `JSON.stringify({ meta, 'cost-map': map.toData() })` without building either. At 2,000
+ * PIDs the object would be 4 million properties and the string ~65 MB, a tenth of V8's limit.
+ */
+export function* costMapBodyParts(meta: CostMapBody['meta'], map: CostMap): Generator<string> {
+  yield `{"meta":${JSON.stringify(meta)},"cost-map":{`
+  let first = true
+  for (const row of map.jsonRows(null, null, [])) {
+    if (!first) yield ','
+    yield row
+    first = false
+  }
+  yield '}}'
 }
 
 /** RFC 8895 §6.3 and §7: the update stream service over every resource it can carry, and its control. */

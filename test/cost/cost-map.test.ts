@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { CostMap, CostMapError, denseRanks, parseConstraint, satisfiesAll } from '../../src/cost/index.ts'
+import { CostMap, CostMapError, denseRanks, parseConstraint, satisfiesAll, seededRng } from '../../src/cost/index.ts'
 
 const space = {
   pids: ['A', 'B', 'C'],
@@ -66,4 +66,38 @@ test('ordinal variant and filtering', () => {
   assert.deepEqual(map.filterData([1, 0], [2], []), { B: { C: 5 }, A: { C: 5 } })
   assert.deepEqual(map.filterData(null, null, [parseConstraint('gt 5')!]), { A: { B: 10 }, B: { A: 10 } })
   assert.deepEqual(map.filterData([2], null, []), {}, 'a source without costs is left out')
+})
+
+test('filterJson is the JSON text of filterData: order, gaps, constraints, escaped names, any number', () => {
+  const names = ['A', 'B"q', 'C\\d', 'D']
+  const quoted = { pids: names, pidIndex: (pid: string) => names.indexOf(pid) }
+  const rng = seededRng(7)
+  const matrix = Float64Array.from({ length: 16 }, () => (rng() < 0.25 ? Number.NaN : Math.round(rng() * 1e4) / 100))
+  matrix.set([1e-7, 1e21, 0.1 + 0.2, 0], 4)
+  const map = CostMap.fromMatrix(quoted, numerical, matrix)
+  const selections: [number[] | null, number[] | null, string[]][] = [
+    [null, null, []],
+    [[2, 0], [3, 1, 0], []],
+    [null, [1], []],
+    [null, null, ['gt 20', 'le 80']],
+    [[1], [1, 2], ['eq 12345']],
+    [[3], null, []],
+  ]
+  for (const [srcs, dsts, texts] of selections) {
+    const constraints = texts.map((text) => parseConstraint(text)!)
+    assert.equal(map.filterJson(srcs, dsts, constraints), JSON.stringify(map.filterData(srcs, dsts, constraints)), JSON.stringify([srcs, dsts, texts]))
+  }
+  const ordinal = map.toOrdinal()
+  assert.equal(ordinal.filterJson(null, null, []), JSON.stringify(ordinal.toData()))
+  assert.equal(CostMap.fromData(space, numerical, {}).filterJson(null, null, []), '{}')
+})
+
+test('filterJson keeps the given order where an object would move integer-like names first; it parses to the same', () => {
+  const names = ['b', '10', 'a', '2']
+  const numeric = { pids: names, pidIndex: (pid: string) => names.indexOf(pid) }
+  const map = CostMap.fromMatrix(numeric, numerical, Float64Array.from({ length: 16 }, (_, i) => i))
+  const text = map.filterJson(null, [0, 1], [])
+  assert.equal(text, '{"b":{"b":0,"10":1},"10":{"b":4,"10":5},"a":{"b":8,"10":9},"2":{"b":12,"10":13}}')
+  assert.deepEqual(JSON.parse(text), map.filterData(null, [0, 1], []))
+  assert.equal([...map.jsonRows([3], [2], [])].join(), '"2":{"a":14}')
 })
