@@ -7,12 +7,12 @@
  * RFC 8895 update streams.
  */
 import { randomUUID } from 'node:crypto'
-import type { Server } from 'node:http'
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import rateLimit from '@fastify/rate-limit'
 import { pino, type Logger } from 'pino'
 import { createAltoError } from '../protocol/errors.ts'
 import { MediaType } from '../protocol/media-types.ts'
@@ -20,12 +20,14 @@ import { parseJsonBody } from '../protocol/validate.ts'
 import type { Snapshot } from '../provisioning/snapshot.ts'
 import { HttpError, sendError } from './error-handler.ts'
 import { ServerMetrics, startAdminServer } from './metrics.ts'
-import { negotiate } from './negotiation.ts'
+import { acceptsGzip, negotiate } from './negotiation.ts'
+import { FastLane } from './fast-lane.ts'
+import { RateLimiter } from './rate-limit.ts'
 import { OverloadGuard } from './overload.ts'
 import { GZIP_THRESHOLD, type PreparedBody } from './prepared-body.ts'
 import { ResourceTable, STREAM_CONTROL_PATH, type Resource } from './resources.ts'
-import { filteredCostMap } from './routes/cost-map.ts'
-import { endpointCosts } from './routes/endpoint-cost.ts'
+import { filteredCostMap, filteredCostMapJson } from './routes/cost-map.ts'
+import { endpointCosts, endpointCostsJson, type EndpointCostContext } from './routes/endpoint-cost.ts'
 import { endpointProperties } from './routes/endpoint-prop.ts'
 import { filteredNetworkMap } from './routes/network-map.ts'
 import { AccessList, BasicAuth, clientAddress } from './security.ts'
@@ -61,16 +63,22 @@ const leaveOverload = new WeakMap<FastifyRequest, () => void>()
 export interface AltoServerOptions extends ServerOptions {
   /** RFC 8895 update streams: on by default. */
   updateStreams?: UpdateStreamOptions
+  /** Answer POST services on the lean path of server/fast-lane.ts (default true; tests compare both paths). */
+  fastLane?: boolean
+  /** Bytes of POST answers kept for repeated requests (server/answer-cache.ts; default 16 MiB, 0 = none). */
+  answerCacheBytes?: number
 }
 
 export function createAltoServer(initial: Snapshot, options: AltoServerOptions = {}): AltoServer {
   const limits = resolveLimits(options.limits)
-  const logger = options.logger ?? pino({ level: options.logLevel ?? DEFAULTS.logLevel }, pino.destination(2))
+  // Asynchronous writes: under load, lines written while a write is in flight go out together (one
+  // system call, not one per request); pino flushes what is left when the process exits.
+  const logger = options.logger ?? pino({ level: options.logLevel ?? DEFAULTS.logLevel }, pino.destination({ dest: 2, sync: false }))
   const costConstraints = options.costConstraints ?? DEFAULTS.costConstraints
   const maxAgeS = options.maxAgeS ?? DEFAULTS.maxAgeS
   const cacheScope = options.auth ? 'private' : 'public'
-  const metrics = new ServerMetrics()
   const overload = new OverloadGuard(limits.overload)
+  const metrics = new ServerMetrics(() => overload)
   const access = options.access && options.access.allow.length > 0 ? new AccessList(options.access.allow) : undefined
   const auth = options.auth ? new BasicAuth({ ...options.auth, ...(options.now ? { now: options.now } : {}) }) : undefined
   const streamsEnabled = options.updateStreams?.enabled ?? true
@@ -91,6 +99,28 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
     requestTimeout: limits.requestTimeoutMs,
     connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headerTimeoutMs / 2)),
   }
+  const limiter = limits.rateLimit.max > 0 ? new RateLimiter(limits.rateLimit.max, limits.rateLimit.windowMs, options.now) : undefined
+  let closing = false
+  // The POST services skip fastify's per-request machinery when nothing but an answer can come of
+  // the request (server/fast-lane.ts); authentication keeps every request on the full path.
+  const lane = (options.fastLane ?? true) && !auth
+    ? new FastLane({
+      table: () => table,
+      closing: () => closing,
+      overload,
+      access,
+      limiter,
+      bodyLimit: limits.bodyBytes,
+      signing: signer !== undefined,
+      answer: (resource, pinned, body, remote) => answerJson(resource, pinned.snapshot, body, remote),
+      logger,
+      metrics,
+      ...(options.answerCacheBytes !== undefined ? { answerCacheBytes: options.answerCacheBytes } : {}),
+    })
+    : undefined
+  const route = (handler: (request: IncomingMessage, response: ServerResponse) => void) => (request: IncomingMessage, response: ServerResponse) => {
+    if (!lane?.take(request, response)) handler(request, response)
+  }
   const app = Fastify({
     loggerInstance: logger,
     // One access-log line per response is written by our onResponse hook instead.
@@ -100,7 +130,8 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
     return503OnClosing: true,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
-    ...(options.tls ? { https: { ...timeouts, cert: options.tls.cert, key: options.tls.key } } : { http: timeouts }),
+    serverFactory: (handler) =>
+      options.tls ? createHttpsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, route(handler)) : createHttpServer(timeouts, route(handler)),
   }) as unknown as FastifyInstance
 
   // Bodies are taken as bytes and parsed by the handler, which owns the mapping to E_SYNTAX.
@@ -121,18 +152,16 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
     leaveOverload.set(request, leave)
     access?.check(request.socket.remoteAddress)
   })
-  if (limits.rateLimit.max > 0) {
-    app.register(rateLimit, {
-      max: limits.rateLimit.max,
-      timeWindow: limits.rateLimit.windowMs,
-      keyGenerator: (request) => request.socket.remoteAddress ?? 'unknown',
-      errorResponseBuilder: (_request, context) =>
-        new HttpError(createAltoError('ALTO_ERR_RATE_LIMITED', [Math.ceil(context.ttl / 1000)]), { 'retry-after': String(Math.ceil(context.ttl / 1000)) }),
+  if (limiter) {
+    app.addHook('onRequest', async (request) => {
+      const retryAfterS = limiter.take(request.socket.remoteAddress ?? 'unknown')
+      if (retryAfterS > 0) throw new HttpError(createAltoError('ALTO_ERR_RATE_LIMITED', [retryAfterS]), { 'retry-after': String(retryAfterS) })
     })
   }
 
   // Open update streams would hold the server's close (their responses never finish) until they end.
   app.addHook('preClose', (done) => {
+    closing = true
     updateStreams?.close()
     done()
   })
@@ -156,8 +185,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
   app.addHook('onResponse', async (request, reply) => {
     const kind = resolved.get(request)?.resource.kind ?? 'none'
     const seconds = reply.elapsedTime / 1000
-    metrics.requests.inc({ kind, status: String(reply.statusCode) })
-    metrics.duration.observe({ kind }, seconds)
+    metrics.recordRequest(kind, reply.statusCode, seconds)
     request.log.info({ reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)) }, 'request')
   })
 
@@ -182,8 +210,8 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
       }
       default: {
         const body = parseRequestBody(request.body)
-        const answer = answerPost(resource, pinned.snapshot, body, request)
-        return sendJson(request, reply, resource.mediaType, JSON.stringify(answer))
+        // The endpoint cost service writes its JSON directly (the hot path); the rest stringify.
+        return sendJson(request, reply, resource.mediaType, answerJson(resource, pinned.snapshot, body, request.socket.remoteAddress))
       }
     }
   }
@@ -202,7 +230,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
     return reply
   }
 
-  function answerPost(resource: Resource, snapshot: Snapshot, body: unknown, request: FastifyRequest | undefined): unknown {
+  function answerPost(resource: Resource, snapshot: Snapshot, body: unknown, remote: string | undefined): unknown {
     switch (resource.kind) {
       case 'filtered-network-map':
         return filteredNetworkMap(resource, body)
@@ -210,13 +238,23 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
         return filteredCostMap(resource, body, costConstraints)
       case 'endpoint-prop':
         return endpointProperties(snapshot, body)
-      case 'endpoint-cost': {
-        const client = clientAddress(request?.socket.remoteAddress)
-        return endpointCosts(resource, body, { clientAddress: client && `${client.family}:${client.text}`, allowConstraints: costConstraints })
-      }
+      case 'endpoint-cost':
+        return endpointCosts(resource, body, endpointCostContext(remote))
       default:
         throw new Error(`no POST handler for ${resource.kind}`)
     }
+  }
+
+  /** A POST answer as JSON text; the endpoint cost service and filtered cost maps write their own (the hot paths). */
+  function answerJson(resource: Resource, snapshot: Snapshot, body: unknown, remote: string | undefined): string {
+    if (resource.kind === 'endpoint-cost') return endpointCostsJson(resource, body, endpointCostContext(remote))
+    if (resource.kind === 'filtered-cost-map') return filteredCostMapJson(resource, body, costConstraints)
+    return JSON.stringify(answerPost(resource, snapshot, body, remote))
+  }
+
+  function endpointCostContext(remote: string | undefined): EndpointCostContext {
+    const client = clientAddress(remote)
+    return { clientAddress: client && `${client.family}:${client.text}`, allowConstraints: costConstraints }
   }
 
   function baseUrl(request: FastifyRequest): string {
@@ -249,11 +287,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
       recordSnapshot(metrics, table.snapshot)
       await app.listen({ host: options.host ?? DEFAULTS.host, port: options.port ?? DEFAULTS.port, listenTextResolver: (address) => `listening on ${address}` })
       if (options.admin) {
-        adminServer = await startAdminServer(metrics, options.admin.host ?? '127.0.0.1', options.admin.port, () => {
-          metrics.inFlight.set(overload.inFlight)
-          metrics.shed.set(overload.shed)
-          metrics.eventLoopDelay.set(overload.eventLoopDelayMs / 1000)
-        })
+        adminServer = await startAdminServer(metrics.registry, options.admin.host ?? '127.0.0.1', options.admin.port)
         const a = adminServer.address() as AddressInfo
         adminUrl = `http://${formatHost(a.address)}:${a.port}/metrics`
       }
@@ -282,14 +316,15 @@ function parseRequestBody(body: unknown): unknown {
 }
 
 function wantsGzip(request: FastifyRequest): boolean {
-  const header = request.headers['accept-encoding']
-  return typeof header === 'string' && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(header)
+  return acceptsGzip(request.headers['accept-encoding'])
 }
 
-function sendPrepared(request: FastifyRequest, reply: FastifyReply, mediaType: string, body: PreparedBody): FastifyReply {
+async function sendPrepared(request: FastifyRequest, reply: FastifyReply, mediaType: string, body: PreparedBody): Promise<FastifyReply> {
   reply.header('etag', body.etag).header('vary', 'Accept-Encoding').type(mediaType)
   if (ifNoneMatch(request.headers['if-none-match'], body.etag)) return reply.code(304).send()
-  if (body.gzip && wantsGzip(request)) return reply.header('content-encoding', 'gzip').send(body.gzip)
+  // A large body may still be being gzipped (server/prepared-body.ts): wait for it.
+  const gzip = body.gzip && wantsGzip(request) ? await body.gzip : undefined
+  if (gzip) return reply.header('content-encoding', 'gzip').send(gzip)
   return reply.send(body.bytes)
 }
 

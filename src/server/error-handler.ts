@@ -29,30 +29,45 @@ const FASTIFY_CODES: Record<string, () => AltoError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new AltoError('ALTO_ERR_BAD_REQUEST', 'Content-Length does not match the body', { statusCode: 400 }),
 }
 
-export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  const known = toAltoError(error)
-  if (!known) {
-    request.log.error({ err: error }, 'unexpected error')
-    return sendProblem(reply, createAltoError('ALTO_ERR_INTERNAL'))
-  }
-  if (known instanceof AltoProtocolError) {
-    request.log.info({ alto: known.toMeta() }, known.message)
-    return reply
-      .code(known.statusCode ?? 400)
-      .type(MediaType.error)
-      .send(Buffer.from(JSON.stringify({ meta: known.toMeta() })))
-  }
-  if ((known.statusCode ?? 500) >= 500 && known.code === 'ALTO_ERR_INTERNAL') request.log.error({ err: error }, 'internal error')
-  return sendProblem(reply, known)
+/** An error as an HTTP answer: status, extra headers, media type and body. */
+export interface ErrorAnswer {
+  status: number
+  headers: Record<string, string>
+  type: string
+  body: Buffer
 }
 
-function sendProblem(reply: FastifyReply, error: AltoError): FastifyReply {
+/**
+ * The answer for an error, whichever path the request took (fastify or the fast lane), logging what
+ * the operator should see: protocol errors at info, unexpected ones at error with the stack.
+ */
+export function errorAnswer(error: unknown, log: Pick<FastifyRequest['log'], 'info' | 'error'>): ErrorAnswer {
+  const known = toAltoError(error)
+  if (!known) {
+    log.error({ err: error }, 'unexpected error')
+    return problem(createAltoError('ALTO_ERR_INTERNAL'))
+  }
+  if (known instanceof AltoProtocolError) {
+    log.info({ alto: known.toMeta() }, known.message)
+    return { status: known.statusCode ?? 400, headers: {}, type: MediaType.error, body: Buffer.from(JSON.stringify({ meta: known.toMeta() })) }
+  }
+  if ((known.statusCode ?? 500) >= 500 && known.code === 'ALTO_ERR_INTERNAL') log.error({ err: error }, 'internal error')
+  return problem(known)
+}
+
+export function sendError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const answer = errorAnswer(error, request.log)
+  return reply.code(answer.status).headers(answer.headers).type(answer.type).send(answer.body)
+}
+
+function problem(error: AltoError): ErrorAnswer {
   const status = error.statusCode ?? 500
-  if (error instanceof HttpError) reply.headers(error.headers)
-  return reply
-    .code(status)
-    .type(PROBLEM_JSON)
-    .send(Buffer.from(JSON.stringify({ type: 'about:blank', title: statusTitle(status), status, code: error.code, detail: error.message })))
+  return {
+    status,
+    headers: error instanceof HttpError ? error.headers : {},
+    type: PROBLEM_JSON,
+    body: Buffer.from(JSON.stringify({ type: 'about:blank', title: statusTitle(status), status, code: error.code, detail: error.message })),
+  }
 }
 
 function toAltoError(error: unknown): AltoError | undefined {

@@ -49,3 +49,8 @@ export function accepts(header: string, mediaType: string): boolean {
   }
   return false
 }
+
+/** Whether an Accept-Encoding header admits gzip (q=0 refuses it). */
+export function acceptsGzip(header: string | string[] | undefined): boolean {
+  return typeof header === 'string' && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(header)
+}

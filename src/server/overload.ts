@@ -41,12 +41,16 @@ export class OverloadGuard {
     return this.#lagMs
   }
 
+  /** Whether {@link enter} would refuse a request now (no side effect). */
+  wouldShed(): boolean {
+    const { maxEventLoopDelayMs, maxInFlight } = this.#options
+    return (maxEventLoopDelayMs > 0 && this.#lagMs > maxEventLoopDelayMs) || (maxInFlight > 0 && this.inFlight >= maxInFlight)
+  }
+
   /** Called when a request arrives; throws a 503 when overloaded, else counts it in. */
   enter(): void {
-    const { maxEventLoopDelayMs, maxInFlight, retryAfterS } = this.#options
-    const lagging = maxEventLoopDelayMs > 0 && this.#lagMs > maxEventLoopDelayMs
-    const crowded = maxInFlight > 0 && this.inFlight >= maxInFlight
-    if (lagging || crowded) {
+    if (this.wouldShed()) {
+      const { retryAfterS } = this.#options
       this.shed++
       throw new HttpError(createAltoError('ALTO_ERR_OVERLOADED', [retryAfterS]), { 'retry-after': String(retryAfterS) })
     }

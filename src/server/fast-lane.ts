@@ -1,0 +1,144 @@
+/**
+ * @module server/fast-lane
+ * The lean path for the busiest requests, the POST services (endpoint cost, endpoint property,
+ * filtered maps), answered straight on node:http. Through fastify, the per-request machinery
+ * (hooks, reply objects, promises) costs more than computing an endpoint cost answer
+ * (docs/performance.md), so these requests skip it; everything they need is applied here with
+ * the very objects the full path uses: the same resource table, overload guard, access list, rate
+ * limiter, negotiation, answers, error bodies, metrics and access log.
+ *
+ * The lane decides from the request line and headers alone, before any body byte is read, and
+ * takes a request only when nothing but a 200 or an ALTO error can come of it. Everything else
+ * stays with fastify, untouched: requests it would refuse (404, 405, 406, 415, 403, 429, 503,
+ * 413), chunked bodies, attestation requests (`Prefer`), update streams, GETs, and every request
+ * while the server is closing. A server with authentication sends everything through fastify.
+ */
+import { randomUUID } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { promisify } from 'node:util'
+import { gzip } from 'node:zlib'
+import type { Logger } from 'pino'
+import { parseJsonBody } from '../protocol/validate.ts'
+import { AnswerCache } from './answer-cache.ts'
+import { errorAnswer } from './error-handler.ts'
+import type { ServerMetrics } from './metrics.ts'
+import { acceptsGzip, negotiate } from './negotiation.ts'
+import type { OverloadGuard } from './overload.ts'
+import { GZIP_THRESHOLD } from './prepared-body.ts'
+import type { RateLimiter } from './rate-limit.ts'
+import type { AccessList } from './security.ts'
+import type { Resource, ResourceKind, ResourceTable } from './resources.ts'
+
+const gzipAsync = promisify(gzip)
+
+const LANE_KINDS: ReadonlySet<ResourceKind> = new Set(['endpoint-cost', 'endpoint-prop', 'filtered-cost-map', 'filtered-network-map'])
+
+export interface FastLaneOptions {
+  /** The table requests are resolved in now (a request keeps the one it started with). */
+  table(): ResourceTable
+  closing(): boolean
+  overload: OverloadGuard
+  access: AccessList | undefined
+  limiter: RateLimiter | undefined
+  bodyLimit: number
+  /** Attestations are signed by the full path: requests that may ask for one (`Prefer`) go there. */
+  signing: boolean
+  /** The JSON answer of a POST resource (throws ALTO errors), as the full path computes it. */
+  answer(resource: Resource, table: ResourceTable, body: unknown, remote: string | undefined): string
+  logger: Logger
+  metrics: ServerMetrics
+  /** Bytes of answers kept for repeated requests (server/answer-cache.ts); 0 keeps none. */
+  answerCacheBytes?: number
+}
+
+export class FastLane {
+  readonly #o: FastLaneOptions
+  readonly cache: AnswerCache<ResourceTable>
+  /** Requests answered here, for tests and metrics. */
+  taken = 0
+
+  constructor(options: FastLaneOptions) {
+    this.#o = options
+    this.cache = new AnswerCache(options.answerCacheBytes)
+  }
+
+  /** Answer the request here if it qualifies; false leaves it, unread, to fastify. */
+  take(request: IncomingMessage, response: ServerResponse): boolean {
+    const o = this.#o
+    if (request.method !== 'POST' || o.closing()) return false
+    const headers = request.headers
+    const declared = headers['content-length']
+    if (declared === undefined || headers['transfer-encoding'] !== undefined) return false
+    const length = Number(declared)
+    if (!(length <= o.bodyLimit)) return false
+    if (o.signing && headers.prefer !== undefined) return false
+    const table = o.table()
+    let resource: Resource
+    try {
+      resource = negotiate(table, 'POST', request.url ?? '/', headers)
+    } catch {
+      return false // fastify answers the refusal
+    }
+    if (!LANE_KINDS.has(resource.kind)) return false
+    const remote = request.socket.remoteAddress
+    if (o.access && !o.access.allows(remote)) return false
+    if (o.overload.wouldShed()) return false
+    // Over the limit: fastify counts the request once more (the client is over either way) and answers 429.
+    if (o.limiter && o.limiter.take(remote ?? 'unknown') !== 0) return false
+    this.taken++
+    this.#serve(request, response, resource, table, remote)
+    return true
+  }
+
+  #serve(request: IncomingMessage, response: ServerResponse, resource: Resource, table: ResourceTable, remote: string | undefined): void {
+    const o = this.#o
+    const started = performance.now()
+    const id = randomUUID()
+    o.overload.enter() // cannot shed: wouldShed() was false in this same tick
+    response.once('close', () => o.overload.leave())
+    const chunks: Buffer[] = []
+    request.on('data', (chunk: Buffer) => chunks.push(chunk))
+    request.on('error', () => {}) // an aborted upload: the socket is gone, nothing to answer
+    request.on('end', () => {
+      let status = 200
+      let type = resource.mediaType
+      let body: Buffer | string
+      let extra: Record<string, string> = { 'cache-control': 'no-store', vary: 'Accept-Encoding' }
+      try {
+        const bytes = Buffer.concat(chunks)
+        const key = this.cache.key(resource.id, remote, bytes)
+        const cached = key === undefined ? undefined : this.cache.get(table, key)
+        if (key !== undefined) o.metrics.recordCache(cached !== undefined)
+        if (cached !== undefined) body = cached
+        else {
+          const text = o.answer(resource, table, parseJsonBody(bytes), remote)
+          body = Buffer.from(text)
+          if (key !== undefined) this.cache.set(table, o.table(), key, body)
+        }
+      } catch (error) {
+        const answer = errorAnswer(error, o.logger.child({ reqId: id }))
+        ;({ status, type, body } = answer)
+        extra = answer.headers
+      }
+      // Text goes to the socket as text: Node encodes it straight into the write, one copy fewer.
+      const finish = (payload: Buffer | string, encoding?: string) => {
+        response.writeHead(status, {
+          ...extra,
+          'x-request-id': id,
+          'content-type': type,
+          'content-length': String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length),
+          ...(encoding ? { 'content-encoding': encoding } : {}),
+        })
+        response.end(payload)
+        const ms = performance.now() - started
+        o.metrics.recordRequest(resource.kind, status, ms / 1000)
+        o.logger.info({ reqId: id, method: 'POST', url: request.url, status, ms: Number(ms.toFixed(2)) }, 'request')
+      }
+      if (body.length >= GZIP_THRESHOLD && acceptsGzip(request.headers['accept-encoding'])) {
+        gzipAsync(body).then((zipped) => finish(zipped, 'gzip'), () => finish(body))
+      } else {
+        finish(body)
+      }
+    })
+  }
+}
