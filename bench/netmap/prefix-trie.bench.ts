@@ -14,6 +14,9 @@ import { NetworkMap } from '../../src/netmap/network-map.ts'
 import { PrefixTrie } from '../../src/netmap/prefix-trie.ts'
 import type { NetworkMapData } from '../../src/protocol/types.ts'
 import { seededRng } from '../../src/cost/rank.ts'
+import { figure, writeReport, type Figure } from '../lib/report.ts'
+
+const figures: Figure[] = []
 
 const quick = process.argv.includes('--quick')
 const scale = quick ? 0.1 : 1
@@ -117,6 +120,7 @@ function benchTable(table: Table): void {
       for (let i = 0; i < addresses.length; i++) sink += trie.lookupV4(addresses[i]!)
       const t1 = performance.now()
       results.push(`lookupV4 ${label} ${rate(addresses.length, t1 - t0)}`)
+      if (label === 'hits') figures.push(figure(`trie.${table.name}.lookups`, `Trie ${table.name} (${trie.size} prefixes): lookups/s, addresses in stored prefixes`, 'M/s', [addresses.length / (t1 - t0) / 1000]))
       if (sink === 0.5) console.log(sink) // keep the loop alive
     }
     const asBytes = Array.from({ length: Math.min(lookups, 1_000_000) }, (_, i) => {
@@ -158,9 +162,12 @@ function benchTable(table: Table): void {
     for (let i = 0; i < 100_000; i++) sink += trie.lookup(addresses[i]!)
     const t0 = performance.now()
     for (const address of addresses) sink += trie.lookup(address)
-    results.push(`lookup(bytes) ${rate(addresses.length, performance.now() - t0)}`)
+    const elapsed = performance.now() - t0
+    results.push(`lookup(bytes) ${rate(addresses.length, elapsed)}`)
+    figures.push(figure(`trie.${table.name}.lookups`, `Trie ${table.name} (${trie.size} prefixes): lookups/s, half in stored prefixes`, 'M/s', [addresses.length / elapsed / 1000]))
     if (sink === 0.5) console.log(sink)
   }
+  figures.push(figure(`trie.${table.name}.build`, `Trie ${table.name}: insert + compile ${trie.size} prefixes`, 'ms', [compiled - start]))
   console.log(
     `${table.name}: ${trie.size} prefixes; insert ${(inserted - start).toFixed(0)} ms + compile ${(compiled - inserted).toFixed(0)} ms;` +
       ` typed arrays ${megabytes(after.arrayBuffers - before.arrayBuffers)}, heap ${megabytes(after.heapUsed - before.heapUsed)}; ` +
@@ -197,3 +204,8 @@ benchTable(v4Table('internet-v4', Math.round(1_300_000 * scale), () => pickLengt
 benchTable(v4Table('uniform-v4', Math.round(1_000_000 * scale), () => 8 + Math.floor(rng() * 25)))
 benchTable(v6Table('internet-v6', Math.round(300_000 * scale)))
 benchNetworkMap(Math.round(1_000_000 * scale), 10_000)
+writeReport({
+  bench: 'trie',
+  method: 'PrefixTrie alone on seeded synthetic tables shaped like BGP tables (one run each)',
+  figures,
+})

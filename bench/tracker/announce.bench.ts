@@ -24,6 +24,7 @@ import { cpuPressureSeconds, spawnTracker, type TrackerChild } from './children.
 import { getJson, httpLoad, populateHttp, udpLoad, type LoadOptions, type LoadResult } from './load.ts'
 import { formatProfile, summarizeProfile, type ProfileSummary } from './profile-summary.ts'
 import { swarmPlan } from './swarm-plan.ts'
+import { figure, versus, writeReport, type BenchReport, type Figure } from '../lib/report.ts'
 
 const { values: flags } = parseArgs({
   options: {
@@ -201,6 +202,7 @@ async function main(): Promise<void> {
       wallSeconds: Math.round((Date.now() - started) / 1000),
     }
     writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`)
+    writeReport(suiteReport(runs, summary))
     log(`wrote ${outFile} (${results.wallSeconds} s)`)
   } finally {
     await Promise.all(children.map((c) => c.stop()))
@@ -271,6 +273,22 @@ function summarize(runs: Run[]): Record<Protocol, ProtocolSummary> {
     }
   }
   return out
+}
+
+/** The figures for `npm run bench` (bench/run.ts): announces/s of ours against the stock tracker, per protocol. */
+function suiteReport(runs: Run[], summary: Record<Protocol, ProtocolSummary>): BenchReport {
+  const figures: Figure[] = []
+  for (const protocol of ['http', 'udp'] as const) {
+    const rates = (kind: Kind) => runs.filter((r) => r.protocol === protocol && r.tracker === kind).map((r) => r.perSecond)
+    figures.push(versus(figure(`tracker.${protocol}`, `Tracker announces/s over ${protocol.toUpperCase()}`, 'ann/s', rates('altokit')), 'stock bittorrent-tracker', rates('stock')))
+  }
+  figures.push(figure('tracker.locality', 'Tracker: share of returned peers in the requester\'s PID', 'share', runs.filter((r) => r.tracker === 'altokit').map((r) => r.clientLocality)))
+  return {
+    bench: 'tracker',
+    method: `${config.peers} peers of one torrent over ${config.pidCount} PIDs, steady-state announces with numwant ${config.numwant}, ${config.concurrency} in flight, ${config.reps} alternating runs of ${config.durationS} s per tracker and protocol; each tracker in its own process`,
+    figures,
+    notes: [`stock locality: ${summary.http.stock.clientLocality}`],
+  }
 }
 
 function table(summary: Record<Protocol, ProtocolSummary>): string {
