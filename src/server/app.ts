@@ -20,7 +20,7 @@ import { parseJsonBody } from '../protocol/validate.ts'
 import type { Snapshot } from '../provisioning/snapshot.ts'
 import { HttpError, sendError } from './error-handler.ts'
 import { ServerMetrics, startAdminServer } from './metrics.ts'
-import { acceptsGzip, negotiate } from './negotiation.ts'
+import { acceptsGzip, ifNoneMatch, negotiate } from './negotiation.ts'
 import { FastLane } from './fast-lane.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { OverloadGuard } from './overload.ts'
@@ -38,10 +38,16 @@ import { AttestationSigner } from './signing.ts'
 const gzipAsync = promisify(gzip)
 
 export interface AltoServer {
+  /**
+   * The fastify instance. Hooks and routes added to it do not see the requests the fast lane
+   * answers (server/fast-lane.ts): create the server with `fastLane: false` to hook every request.
+   */
   readonly app: FastifyInstance
   readonly metrics: ServerMetrics
   readonly logger: Logger
   readonly snapshot: Snapshot
+  /** The lean path of the busiest requests (server/fast-lane.ts), unless off (`fastLane: false`, or `auth`). */
+  readonly fastLane: FastLane | undefined
   /** The RFC 8895 update stream service, unless disabled (`updateStreams.enabled: false`). */
   readonly updateStreams: UpdateStreamService | undefined
   /** Serve a new snapshot from the next request on, and push its changes to update streams. */
@@ -112,6 +118,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
       limiter,
       bodyLimit: limits.bodyBytes,
       signing: signer !== undefined,
+      cacheControl: `${cacheScope}, max-age=${maxAgeS}`,
       answer: (resource, pinned, body, remote) => answerJson(resource, pinned.snapshot, body, remote),
       logger,
       metrics,
@@ -270,6 +277,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
     app,
     metrics,
     logger,
+    fastLane: lane,
     updateStreams,
     get snapshot() {
       return table.snapshot
@@ -337,10 +345,3 @@ async function sendJson(request: FastifyRequest, reply: FastifyReply, mediaType:
   return reply.send(Buffer.from(json))
 }
 
-/** RFC 9110 §13.1.2: weak comparison, `*` matches any. */
-function ifNoneMatch(header: string | undefined, etag: string): boolean {
-  if (!header) return false
-  if (header.trim() === '*') return true
-  const bare = etag.replace(/^W\//, '')
-  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
-}

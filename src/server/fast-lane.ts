@@ -1,17 +1,19 @@
 /**
  * @module server/fast-lane
- * The lean path for the busiest requests, the POST services (endpoint cost, endpoint property,
- * filtered maps), answered straight on node:http. Through fastify, the per-request machinery
+ * The lean path for the busiest requests, answered straight on node:http: the POST services
+ * (endpoint cost, endpoint property, filtered maps) and the GETs of full maps, most of which are
+ * revalidations answered 304. Through fastify, the per-request machinery
  * (hooks, reply objects, promises) costs more than computing an endpoint cost answer
  * (docs/performance.md), so these requests skip it; everything they need is applied here with
  * the very objects the full path uses: the same resource table, overload guard, access list, rate
  * limiter, negotiation, answers, error bodies, metrics and access log.
  *
  * The lane decides from the request line and headers alone, before any body byte is read, and
- * takes a request only when nothing but a 200 or an ALTO error can come of it. Everything else
- * stays with fastify, untouched: requests it would refuse (404, 405, 406, 415, 403, 429, 503,
- * 413), chunked bodies, attestation requests (`Prefer`), update streams, GETs, and every request
- * while the server is closing. A server with authentication sends everything through fastify.
+ * takes a request only when nothing but a 200, a 304 or an ALTO error can come of it. Everything
+ * else stays with fastify, untouched: requests it would refuse (404, 405, 406, 415, 403, 429, 503,
+ * 413), chunked bodies, attestation requests (`Prefer`; with signing on, every GET, since every
+ * GET answer is signed), update streams, the IRD, HEAD, and every request while the server is
+ * closing. A server with authentication sends everything through fastify.
  */
 import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -22,7 +24,7 @@ import { parseJsonBody } from '../protocol/validate.ts'
 import { AnswerCache } from './answer-cache.ts'
 import { errorAnswer } from './error-handler.ts'
 import type { ServerMetrics } from './metrics.ts'
-import { acceptsGzip, negotiate } from './negotiation.ts'
+import { acceptsGzip, ifNoneMatch, negotiate } from './negotiation.ts'
 import type { OverloadGuard } from './overload.ts'
 import { GZIP_THRESHOLD } from './prepared-body.ts'
 import type { RateLimiter } from './rate-limit.ts'
@@ -31,7 +33,8 @@ import type { Resource, ResourceKind, ResourceTable } from './resources.ts'
 
 const gzipAsync = promisify(gzip)
 
-const LANE_KINDS: ReadonlySet<ResourceKind> = new Set(['endpoint-cost', 'endpoint-prop', 'filtered-cost-map', 'filtered-network-map'])
+const POST_KINDS: ReadonlySet<ResourceKind> = new Set(['endpoint-cost', 'endpoint-prop', 'filtered-cost-map', 'filtered-network-map'])
+const GET_KINDS: ReadonlySet<ResourceKind> = new Set(['network-map', 'cost-map'])
 
 export interface FastLaneOptions {
   /** The table requests are resolved in now (a request keeps the one it started with). */
@@ -43,6 +46,8 @@ export interface FastLaneOptions {
   bodyLimit: number
   /** Attestations are signed by the full path: requests that may ask for one (`Prefer`) go there. */
   signing: boolean
+  /** The Cache-Control of full maps, e.g. `public, max-age=60`. */
+  cacheControl: string
   /** The JSON answer of a POST resource (throws ALTO errors), as the full path computes it. */
   answer(resource: Resource, table: ResourceTable, body: unknown, remote: string | undefined): string
   logger: Logger
@@ -65,29 +70,63 @@ export class FastLane {
   /** Answer the request here if it qualifies; false leaves it, unread, to fastify. */
   take(request: IncomingMessage, response: ServerResponse): boolean {
     const o = this.#o
-    if (request.method !== 'POST' || o.closing()) return false
+    const method = request.method
+    if ((method !== 'POST' && method !== 'GET') || o.closing()) return false
     const headers = request.headers
     const declared = headers['content-length']
-    if (declared === undefined || headers['transfer-encoding'] !== undefined) return false
-    const length = Number(declared)
-    if (!(length <= o.bodyLimit)) return false
-    if (o.signing && headers.prefer !== undefined) return false
+    if (method === 'GET') {
+      if ((declared !== undefined && declared !== '0') || headers['transfer-encoding'] !== undefined || o.signing) return false
+    } else {
+      if (declared === undefined || headers['transfer-encoding'] !== undefined) return false
+      if (!(Number(declared) <= o.bodyLimit)) return false
+      if (o.signing && headers.prefer !== undefined) return false
+    }
     const table = o.table()
     let resource: Resource
     try {
-      resource = negotiate(table, 'POST', request.url ?? '/', headers)
+      resource = negotiate(table, method, request.url ?? '/', headers)
     } catch {
       return false // fastify answers the refusal
     }
-    if (!LANE_KINDS.has(resource.kind)) return false
+    if (!(method === 'GET' ? GET_KINDS.has(resource.kind) && resource.body !== undefined : POST_KINDS.has(resource.kind))) return false
     const remote = request.socket.remoteAddress
     if (o.access && !o.access.allows(remote)) return false
     if (o.overload.wouldShed()) return false
     // Over the limit: fastify counts the request once more (the client is over either way) and answers 429.
     if (o.limiter && o.limiter.take(remote ?? 'unknown') !== 0) return false
     this.taken++
-    this.#serve(request, response, resource, table, remote)
+    if (method === 'GET') this.#serveGet(request, response, resource)
+    else this.#serve(request, response, resource, table, remote)
     return true
+  }
+
+  /** A full map: its prepared bytes (gzipped when asked for), or 304 when the client has them. */
+  #serveGet(request: IncomingMessage, response: ServerResponse, resource: Resource): void {
+    const o = this.#o
+    const started = performance.now()
+    const id = randomUUID()
+    o.overload.enter() // cannot shed: wouldShed() was false in this same tick
+    response.once('close', () => o.overload.leave())
+    request.resume() // no body: let the request end
+    const body = resource.body!
+    const headers: Record<string, string> = { 'x-request-id': id, 'cache-control': o.cacheControl, etag: body.etag, vary: 'Accept-Encoding', 'content-type': resource.mediaType }
+    const finish = (status: number, payload?: Buffer, encoding?: string) => {
+      if (payload) headers['content-length'] = String(payload.length)
+      if (encoding) headers['content-encoding'] = encoding
+      response.writeHead(status, headers)
+      response.end(payload)
+      const ms = performance.now() - started
+      o.metrics.recordRequest(resource.kind, status, ms / 1000)
+      o.logger.info({ reqId: id, method: 'GET', url: request.url, status, ms: Number(ms.toFixed(2)) }, 'request')
+    }
+    if (ifNoneMatch(request.headers['if-none-match'], body.etag)) {
+      finish(304)
+    } else if (body.gzip && acceptsGzip(request.headers['accept-encoding'])) {
+      // A large body may still be being gzipped (server/prepared-body.ts): wait for it.
+      Promise.resolve(body.gzip).then((gzip) => (gzip ? finish(200, gzip, 'gzip') : finish(200, body.bytes)))
+    } else {
+      finish(200, body.bytes)
+    }
   }
 
   #serve(request: IncomingMessage, response: ServerResponse, resource: Resource, table: ResourceTable, remote: string | undefined): void {

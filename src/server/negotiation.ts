@@ -54,3 +54,11 @@ export function accepts(header: string, mediaType: string): boolean {
 export function acceptsGzip(header: string | string[] | undefined): boolean {
   return typeof header === 'string' && /(^|,)\s*gzip\s*(;\s*q=(?!0(\.0*)?\s*(,|$))[\d.]+)?\s*(,|$)/i.test(header)
 }
+
+/** RFC 9110 §13.1.2: weak comparison, `*` matches any. */
+export function ifNoneMatch(header: string | undefined, etag: string): boolean {
+  if (!header) return false
+  if (header.trim() === '*') return true
+  const bare = etag.replace(/^W\//, '')
+  return header.split(',').some((t) => t.trim().replace(/^W\//, '') === bare)
+}

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import { buildSnapshot, type Snapshot } from '../../src/provisioning/snapshot.ts'
 import type { NetworkSpec } from '../../src/provisioning/spec.ts'
-import { createAltoServer, type AltoServer } from '../../src/server/app.ts'
+import { createAltoServer, type AltoServer, type AltoServerOptions } from '../../src/server/app.ts'
 import type { ServerOptions } from '../../src/server/options.ts'
 
 export function fixture<T = any>(name: string): T {
@@ -33,7 +33,7 @@ export function rfcSnapshot(): Snapshot {
 }
 
 /** A server on the RFC network (not listening: use `.app.inject`), logging nothing. */
-export function rfcServer(options: ServerOptions = {}, snapshot: Snapshot = rfcSnapshot()): AltoServer {
+export function rfcServer(options: AltoServerOptions = {}, snapshot: Snapshot = rfcSnapshot()): AltoServer {
   return createAltoServer(snapshot, { logger: pino({ level: 'silent' }), ...options })
 }
 

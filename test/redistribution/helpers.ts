@@ -61,7 +61,8 @@ export interface SigningServer {
  */
 export async function startSigningServer(options: Partial<SigningOptions> & { snapshot?: Snapshot; listen?: boolean } = {}): Promise<SigningServer> {
   const signer = new AttestationSigner({ key: JSON.stringify(generateSigningKey()), ...options })
-  const server = wireSigning(rfcServer({ host: '127.0.0.1', port: 0 }, options.snapshot ?? buildSnapshot(rfcSpec())), signer)
+  // Hooks added from outside see only what fastify answers: the fast lane stays off here.
+  const server = wireSigning(rfcServer({ host: '127.0.0.1', port: 0, fastLane: false }, options.snapshot ?? buildSnapshot(rfcSpec())), signer)
   const counts = new Map<string, number>()
   server.app.addHook('onRequest', async (request) => {
     const path = request.url.split('?', 1)[0]!

@@ -65,6 +65,50 @@ test('every body gets the same answer, byte for byte, on the fast lane and the f
   }
 })
 
+test('full maps (GET, 200 and 304, gzip or not) come out the same on both paths', async () => {
+  const lane = await started({ limits: { rateLimit: { max: 0, windowMs: 1000 } } })
+  const full = await started({ limits: { rateLimit: { max: 0, windowMs: 1000 } }, fastLane: false })
+  try {
+    const get = async (base: string, path: string, headers: Record<string, string>) => {
+      const response = await request(new URL(path, base), { headers })
+      return { status: response.statusCode, headers: response.headers, bytes: Buffer.from(await response.body.arrayBuffer()) }
+    }
+    const paths = ['/networkmap/my-default-network-map', '/costmap/costmap-num-routingcost', '/costmap/costmap-ord-routingcost', '/networkmap/my-default-network-map?x=1', '/networkmap/my-default-network-map/']
+    const etag = (await get(full.url, paths[0]!, {})).headers.etag as string
+    assert.match(etag, /^"/)
+    const variants: Record<string, string>[] = [
+      {},
+      { 'accept-encoding': 'gzip' },
+      { 'accept-encoding': 'gzip;q=0' },
+      { 'if-none-match': etag },
+      { 'if-none-match': `W/${etag}`, 'accept-encoding': 'gzip' },
+      { 'if-none-match': '"other"' },
+      { 'if-none-match': '*' },
+      { accept: MT.networkMap },
+      { accept: 'application/json' }, // 406 for a cost map and a network map alike: fastify answers
+      { accept: '*/*', 'if-none-match': `"nope", ${etag}` },
+    ]
+    const before = lane.server.fastLane!.taken
+    let answerable = 0 // requests that get a 200 or 304: the lane takes exactly those
+    for (const path of paths) {
+      for (const headers of variants) {
+        const [a, b] = await Promise.all([get(lane.url, path, headers), get(full.url, path, headers)])
+        const what = `${path} ${JSON.stringify(headers)}`
+        assert.equal(a.status, b.status, what)
+        for (const name of ['content-type', 'cache-control', 'vary', 'etag', 'content-encoding', 'content-length']) assert.equal(a.headers[name], b.headers[name], `${name}: ${what}`)
+        assert.deepEqual(a.bytes, b.bytes, what)
+        if (b.status < 400) answerable++
+      }
+    }
+    const taken = lane.server.fastLane!.taken - before
+    assert.equal(taken, answerable, 'the lane answered every GET that gets a 200 or 304, and no other')
+    assert.ok(answerable >= paths.length * 8)
+    assert.equal(full.server.fastLane, undefined)
+  } finally {
+    await Promise.all([lane.server.close(), full.server.close()])
+  }
+})
+
 test('the rate limit counts requests of both paths and answers 429 with Retry-After', async () => {
   const { server, url } = await started({ limits: { rateLimit: { max: 3, windowMs: 60_000 } } })
   try {
