@@ -62,6 +62,20 @@ export function startCeiling(bodyFile: string, workers = 1): Promise<AltoChild> 
 }
 
 function startServer(argv: string[], cwd: string, timeoutMs = 120_000): Promise<AltoChild> {
+  return startProcess(argv, { cwd, timeoutMs, listening: / listening on (\S+)\n/ }).then(({ match, ...server }) => ({ ...server, url: match[1]! }))
+}
+
+export interface StartedProcess extends Omit<AltoChild, 'url'> {
+  /** The match of `listening` in what the process printed. */
+  match: RegExpExecArray
+}
+
+/**
+ * `node ARGV` in `cwd` (default: this checkout), up when its standard output matches `listening`
+ * (within `timeoutMs`, default 120 s). The trackers of bench/tracker start this way too.
+ */
+export function startProcess(argv: string[], options: { listening: RegExp; cwd?: string; timeoutMs?: number }): Promise<StartedProcess> {
+  const { cwd = root, timeoutMs = 120_000 } = options
   const started = performance.now()
   // stderr (the server's JSON logs) goes to a file: reading it through a pipe would cost this
   // process CPU on the machine being measured.
@@ -108,7 +122,7 @@ function startServer(argv: string[], cwd: string, timeoutMs = 120_000): Promise<
     child.once('exit', (code, signal) => fail(new Error(`${argv.join(' ')} exited (${code ?? signal}) before listening`)))
     child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       stdout += chunk
-      const m = / listening on (\S+)\n/.exec(stdout)
+      const m = options.listening.exec(stdout)
       if (!m || settled) return
       settled = true
       clearTimeout(timer)
@@ -116,7 +130,7 @@ function startServer(argv: string[], cwd: string, timeoutMs = 120_000): Promise<
       child.stdout!.removeAllListeners('data')
       child.stdout!.resume()
       const pid = child.pid!
-      resolve({ pid, url: m[1]!, startMs, memory: () => memoryOf(pid), cpuSeconds: () => cpuSecondsOf(pid), stderr, stop })
+      resolve({ pid, match: m, startMs, memory: () => memoryOf(pid), cpuSeconds: () => cpuSecondsOf(pid), stderr, stop })
     })
   })
 }

@@ -27,8 +27,6 @@ export class AnswerCache<Table extends object> {
   #bytes = 0
   /** Keys seen once and not kept yet, oldest first; bounded like the answers. */
   #seenOnce = new Map<string, true>()
-  hits = 0
-  misses = 0
 
   constructor(maxBytes = ANSWER_CACHE_DEFAULT_BYTES) {
     this.maxBytes = maxBytes
@@ -41,13 +39,7 @@ export class AnswerCache<Table extends object> {
   }
 
   get(table: Table, key: string): Buffer | undefined {
-    const answer = this.#table === table ? this.#answers.get(key) : undefined
-    if (answer === undefined) {
-      this.misses++
-      return undefined
-    }
-    this.hits++
-    return answer
+    return this.#table === table ? this.#answers.get(key) : undefined
   }
 
   /**

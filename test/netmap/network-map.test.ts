@@ -415,7 +415,7 @@ describe('NetworkMap.fromPrefixes: the binary fast path', () => {
   })
 
   test('toBodyParts is the text of toBody, PIDs named by digits first', () => {
-    for (const data of [RFC_EXAMPLE, NESTED, { only: {} }, { '0': { ipv6: ['::/0'] }, '007': {}, '4294967295': {}, '4294967294': {} }]) {
+    for (const data of [RFC_EXAMPLE, NESTED, { lone: {} }, { '0': { ipv6: ['::/0'] }, '007': {}, '4294967295': {}, '4294967294': {} }]) {
       for (const map of [NetworkMap.fromData('net', data), NetworkMap.fromPrefixes('net', prefixSetOf(data), 'v1')]) {
         assert.equal([...map.toBodyParts()].join(''), JSON.stringify(map.toBody()))
       }
