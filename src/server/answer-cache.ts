@@ -1,75 +1,143 @@
 /**
  * @module server/answer-cache
- * Answers of the POST services by (client address, resource, request body), for one resource
+ * Answers of the POST services by (resource, client address, request body), for one resource
  * table (one snapshot: a new snapshot starts an empty cache, so an answer is never served from
  * another version of the maps). Peers ask the same question again every epoch (seed 003: every
  * 30 s, the same candidates), and an endpoint cost answer costs far more to compute than to look
  * up. The client address is part of the key because an answer may depend on it (an endpoint cost
  * request without `srcs` is about the client itself).
  *
+ * A lookup must cost far less than the answer it saves, and allocate nothing: the request is found
+ * by a 32-bit fingerprint of its resource, client and body (the body's first and last 256 bytes and
+ * 64 words spread between them, so a few hundred reads, not thousands), and then compared byte for
+ * byte with the request kept beside the answer. The fingerprint only picks a bucket: an answer is
+ * served only for the identical request. Requests that share a fingerprint share its bucket, up to
+ * BUCKET_ENTRIES of them; more are answered but not kept, so crafted collisions cost their sender a
+ * cache miss and nothing else.
+ *
  * An answer is kept the second time its request is seen: requests that never come back (a burst
- * of one-off questions) then cost a short key each, not an answer held until it is pushed out
+ * of one-off questions) then cost a fingerprint each, not an answer held until it is pushed out
  * (which would move every answer into the old generation of the heap and make garbage collection
- * the main cost). A request is keyed by the SHA-256 of its body (a collision is not a practical concern), so a
- * lookup allocates a few dozen bytes, not a copy of the body. Bounded by the bytes of the answers
- * kept, oldest first out; answers over 64 KiB are not kept, so that one huge answer cannot flush
- * everything else.
+ * the main cost). Bounded by the bytes of the answers and requests kept, oldest first out; answers
+ * over 64 KiB are not kept, so that one huge answer cannot flush everything else.
  */
-import { createHash } from 'node:crypto'
 
 export const ANSWER_CACHE_DEFAULT_BYTES = 16 * 2 ** 20
 const MAX_ANSWER_BYTES = 64 * 1024
+/** Requests kept per fingerprint. */
+const BUCKET_ENTRIES = 4
+/** What an entry costs beyond its bytes (objects, strings, map slots), counted against the bound. */
+const ENTRY_OVERHEAD = 160
+
+interface Entry {
+  resource: string
+  remote: string
+  request: Buffer
+  answer: Buffer
+}
 
 export class AnswerCache<Table extends object> {
   readonly maxBytes: number
   #table: Table | undefined
-  #answers = new Map<string, Buffer>()
+  /** Entries by fingerprint, oldest bucket first. */
+  #buckets = new Map<number, Entry[]>()
   #bytes = 0
-  /** Keys seen once and not kept yet, oldest first; bounded like the answers. */
-  #seenOnce = new Map<string, true>()
+  #entries = 0
+  /** Fingerprints seen once and not kept yet, oldest first; bounded in count. */
+  #seenOnce = new Map<number, true>()
 
   constructor(maxBytes = ANSWER_CACHE_DEFAULT_BYTES) {
     this.maxBytes = maxBytes
   }
 
-  /** The key of a request, or undefined when the cache is off. */
-  key(resourceId: string, remote: string | undefined, body: Buffer): string | undefined {
-    if (this.maxBytes <= 0) return undefined
-    return `${resourceId} ${remote ?? ''} ${createHash('sha256').update(body).digest('base64')}`
+  get enabled(): boolean {
+    return this.maxBytes > 0
   }
 
-  get(table: Table, key: string): Buffer | undefined {
-    return this.#table === table ? this.#answers.get(key) : undefined
+  /** The answer kept for this very request, if any (always undefined when the cache is off). */
+  get(table: Table, resource: string, remote: string, request: Buffer): Buffer | undefined {
+    if (this.#table !== table) return undefined
+    const bucket = this.#buckets.get(fingerprint(resource, remote, request))
+    if (bucket === undefined) return undefined
+    for (let i = 0; i < bucket.length; i++) {
+      const entry = bucket[i]!
+      if (entry.resource === resource && entry.remote === remote && entry.request.equals(request)) return entry.answer
+    }
+    return undefined
   }
 
   /**
    * Offer an answer computed from `table` (after `get` missed). Kept when `table` is the one being
-   * served (`current`) and the request was seen before; the first time, only its key is noted.
+   * served (`current`) and the request was seen before; the first time, only its fingerprint is noted.
    */
-  set(table: Table, current: Table, key: string, answer: Buffer): void {
-    if (table !== current || answer.length > MAX_ANSWER_BYTES) return
+  set(table: Table, current: Table, resource: string, remote: string, request: Buffer, answer: Buffer): void {
+    if (this.maxBytes <= 0 || table !== current || answer.length > MAX_ANSWER_BYTES) return
     if (this.#table !== table) {
       this.#table = table
-      this.#answers = new Map()
+      this.#buckets = new Map()
       this.#seenOnce = new Map()
       this.#bytes = 0
+      this.#entries = 0
     }
-    if (!this.#seenOnce.delete(key)) {
-      this.#seenOnce.set(key, true)
+    const print = fingerprint(resource, remote, request)
+    if (!this.#seenOnce.delete(print)) {
+      this.#seenOnce.set(print, true)
       if (this.#seenOnce.size > this.maxBytes / 1024) this.#seenOnce.delete(this.#seenOnce.keys().next().value!)
       return
     }
-    if (this.#answers.has(key)) return
-    this.#answers.set(key, answer)
-    this.#bytes += key.length + answer.length
-    for (const [oldKey, oldAnswer] of this.#answers) {
+    let bucket = this.#buckets.get(print)
+    if (bucket === undefined) this.#buckets.set(print, (bucket = []))
+    else if (bucket.length >= BUCKET_ENTRIES || bucket.some((e) => e.resource === resource && e.remote === remote && e.request.equals(request))) return
+    // The request is copied into memory of its own: the parser's chunk may be a slice of a larger read.
+    const kept = Buffer.allocUnsafeSlow(request.length)
+    request.copy(kept)
+    bucket.push({ resource, remote, request: kept, answer })
+    this.#bytes += entryBytes(kept, answer)
+    this.#entries++
+    for (const [oldPrint, oldBucket] of this.#buckets) {
       if (this.#bytes <= this.maxBytes) break
-      this.#answers.delete(oldKey)
-      this.#bytes -= oldKey.length + oldAnswer.length
+      this.#buckets.delete(oldPrint)
+      for (const old of oldBucket) this.#bytes -= entryBytes(old.request, old.answer)
+      this.#entries -= oldBucket.length
     }
   }
 
+  /** Answers kept. */
   get size(): number {
-    return this.#answers.size
+    return this.#entries
   }
+}
+
+function entryBytes(request: Buffer, answer: Buffer): number {
+  return request.length + answer.length + ENTRY_OVERHEAD
+}
+
+/** Bytes read in full at each end of a body; between them, SAMPLES words at an even stride. */
+const EDGE = 256
+const SAMPLES = 64
+
+/** A 32-bit fingerprint of a request (not a cryptographic digest: see the module's notes). */
+export function fingerprint(resource: string, remote: string, body: Buffer): number {
+  let h = Math.imul(body.length ^ 0x2545f491, 0x9e3779b1)
+  for (let i = 0; i < resource.length; i++) h = mix(h, resource.charCodeAt(i))
+  for (let i = 0; i < remote.length; i++) h = mix(h, remote.charCodeAt(i))
+  const n = body.length
+  if (n <= 2 * EDGE + 4 * SAMPLES) {
+    for (let i = 0; i < n; i++) h = mix(h, body[i]!)
+    return h >>> 0
+  }
+  for (let i = 0; i < EDGE; i += 4) h = mix(h, word(body, i))
+  for (let i = n - EDGE; i < n; i += 4) h = mix(h, word(body, i))
+  const stride = Math.floor((n - 2 * EDGE) / SAMPLES)
+  for (let i = EDGE, k = 0; k < SAMPLES; i += stride, k++) h = mix(h, word(body, i))
+  return h >>> 0
+}
+
+function word(b: Buffer, i: number): number {
+  return b[i]! | (b[i + 1]! << 8) | (b[i + 2]! << 16) | (b[i + 3]! << 24)
+}
+
+function mix(h: number, v: number): number {
+  h = Math.imul(h ^ v, 0x9e3779b1)
+  return h ^ (h >>> 15)
 }

@@ -6,7 +6,6 @@
  * resource kind. `setSnapshot` swaps in a new snapshot atomically and pushes what changed to the
  * RFC 8895 update streams.
  */
-import { randomUUID } from 'node:crypto'
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -21,7 +20,9 @@ import type { Snapshot } from '../provisioning/snapshot.ts'
 import { HttpError, sendError } from './error-handler.ts'
 import { ServerMetrics, startAdminServer } from './metrics.ts'
 import { acceptsGzip, ifNoneMatch, negotiate } from './negotiation.ts'
+import { AccessLog } from './access-log.ts'
 import { FastLane } from './fast-lane.ts'
+import { RequestIds } from './request-id.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { OverloadGuard } from './overload.ts'
 import { GZIP_THRESHOLD, type PreparedBody } from './prepared-body.ts'
@@ -78,8 +79,11 @@ export interface AltoServerOptions extends ServerOptions {
 export function createAltoServer(initial: Snapshot, options: AltoServerOptions = {}): AltoServer {
   const limits = resolveLimits(options.limits)
   // Asynchronous writes: under load, lines written while a write is in flight go out together (one
-  // system call, not one per request); pino flushes what is left when the process exits.
-  const logger = options.logger ?? pino({ level: options.logLevel ?? DEFAULTS.logLevel }, pino.destination({ dest: 2, sync: false }))
+  // system call, not one per request); pino flushes what is left when the process exits. The
+  // access log batches its lines itself when it can write to our own destination (server/access-log.ts).
+  const destination = options.logger ? undefined : pino.destination({ dest: 2, sync: false })
+  const logger = options.logger ?? pino({ level: options.logLevel ?? DEFAULTS.logLevel }, destination!)
+  const accessLog = new AccessLog(logger, destination)
   const costConstraints = options.costConstraints ?? DEFAULTS.costConstraints
   const maxAgeS = options.maxAgeS ?? DEFAULTS.maxAgeS
   const cacheScope = options.auth ? 'private' : 'public'
@@ -107,6 +111,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
   }
   const limiter = limits.rateLimit.max > 0 ? new RateLimiter(limits.rateLimit.max, limits.rateLimit.windowMs, options.now) : undefined
   let closing = false
+  const ids = new RequestIds()
   // The POST services skip fastify's per-request machinery when nothing but an answer can come of
   // the request (server/fast-lane.ts); authentication keeps every request on the full path.
   const lane = (options.fastLane ?? true) && !auth
@@ -121,7 +126,9 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
       cacheControl: `${cacheScope}, max-age=${maxAgeS}`,
       answer: (resource, pinned, body, remote) => answerJson(resource, pinned.snapshot, body, remote),
       logger,
+      accessLog,
       metrics,
+      ids,
       ...(options.answerCacheBytes !== undefined ? { answerCacheBytes: options.answerCacheBytes } : {}),
     })
     : undefined
@@ -135,7 +142,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
     bodyLimit: limits.bodyBytes,
     requestTimeout: limits.requestTimeoutMs,
     return503OnClosing: true,
-    genReqId: () => randomUUID(),
+    genReqId: () => ids.next(),
     requestIdHeader: false,
     serverFactory: (handler) =>
       options.tls ? createHttpsServer({ ...timeouts, cert: options.tls.cert, key: options.tls.key }, route(handler)) : createHttpServer(timeouts, route(handler)),
@@ -193,7 +200,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
     const kind = resolved.get(request)?.resource.kind ?? 'none'
     const seconds = reply.elapsedTime / 1000
     metrics.recordRequest(kind, reply.statusCode, seconds)
-    request.log.info({ reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Number(reply.elapsedTime.toFixed(2)) }, 'request')
+    accessLog.record(request.id, request.method, request.url, reply.statusCode, reply.elapsedTime)
   })
 
   async function handle(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
@@ -233,7 +240,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
     for (const [name, value] of Object.entries(reply.getHeaders())) if (typeof value === 'string' || typeof value === 'number') headers[name] = String(value)
     reply.raw.writeHead(200, { ...headers, 'content-type': MediaType.updateStream, 'cache-control': 'no-store', 'x-accel-buffering': 'no' })
     updateStreams!.start(plan, reply.raw, baseUrl(request))
-    request.log.info({ reqId: request.id, method: request.method, url: request.url, status: 200 }, 'request')
+    accessLog.record(request.id, request.method, request.url, 200, reply.elapsedTime)
     return reply
   }
 
@@ -306,6 +313,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
       overload.close()
       await new Promise<void>((resolve) => (adminServer ? adminServer.close(() => resolve()) : resolve()))
       await app.close()
+      accessLog.flush()
     },
   }
 }

@@ -15,12 +15,12 @@
  * GET answer is signed), update streams, the IRD, HEAD, and every request while the server is
  * closing. A server with authentication sends everything through fastify.
  */
-import { randomUUID } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
 import type { Logger } from 'pino'
 import { parseJsonBody } from '../protocol/validate.ts'
+import type { AccessLog } from './access-log.ts'
 import { AnswerCache } from './answer-cache.ts'
 import { errorAnswer } from './error-handler.ts'
 import type { ServerMetrics } from './metrics.ts'
@@ -28,6 +28,7 @@ import { acceptsGzip, ifNoneMatch, negotiate } from './negotiation.ts'
 import type { OverloadGuard } from './overload.ts'
 import { GZIP_THRESHOLD } from './prepared-body.ts'
 import type { RateLimiter } from './rate-limit.ts'
+import type { RequestIds } from './request-id.ts'
 import type { AccessList } from './security.ts'
 import type { Resource, ResourceKind, ResourceTable } from './resources.ts'
 
@@ -51,7 +52,10 @@ export interface FastLaneOptions {
   /** The JSON answer of a POST resource (throws ALTO errors), as the full path computes it. */
   answer(resource: Resource, table: ResourceTable, body: unknown, remote: string | undefined): string
   logger: Logger
+  accessLog: AccessLog
   metrics: ServerMetrics
+  /** The request ids the full path draws from too. */
+  ids: RequestIds
   /** Bytes of answers kept for repeated requests (server/answer-cache.ts); 0 keeps none. */
   answerCacheBytes?: number
 }
@@ -62,8 +66,13 @@ export class FastLane {
   /** Requests answered here, for tests and metrics. */
   taken = 0
 
+  readonly #ids: RequestIds
+  readonly #leave: () => void
+
   constructor(options: FastLaneOptions) {
     this.#o = options
+    this.#ids = options.ids
+    this.#leave = () => options.overload.leave()
     this.cache = new AnswerCache(options.answerCacheBytes)
   }
 
@@ -102,22 +111,19 @@ export class FastLane {
 
   /** A full map: its prepared bytes (gzipped when asked for), or 304 when the client has them. */
   #serveGet(request: IncomingMessage, response: ServerResponse, resource: Resource): void {
-    const o = this.#o
     const started = performance.now()
-    const id = randomUUID()
-    o.overload.enter() // cannot shed: wouldShed() was false in this same tick
-    response.once('close', () => o.overload.leave())
+    const id = this.#ids.next()
+    this.#o.overload.enter() // cannot shed: wouldShed() was false in this same tick
+    response.on('close', this.#leave) // a response closes once
     request.resume() // no body: let the request end
     const body = resource.body!
-    const headers: Record<string, string> = { 'x-request-id': id, 'cache-control': o.cacheControl, etag: body.etag, vary: 'Accept-Encoding', 'content-type': resource.mediaType }
+    const headers = ['x-request-id', id, 'cache-control', this.#o.cacheControl, 'etag', body.etag, 'vary', 'Accept-Encoding', 'content-type', resource.mediaType]
     const finish = (status: number, payload?: Buffer, encoding?: string) => {
-      if (payload) headers['content-length'] = String(payload.length)
-      if (encoding) headers['content-encoding'] = encoding
+      if (payload) headers.push('content-length', String(payload.length))
+      if (encoding) headers.push('content-encoding', encoding)
       response.writeHead(status, headers)
       response.end(payload)
-      const ms = performance.now() - started
-      o.metrics.recordRequest(resource.kind, status, ms / 1000)
-      o.logger.info({ reqId: id, method: 'GET', url: request.url, status, ms: Number(ms.toFixed(2)) }, 'request')
+      this.#done(resource.kind, id, 'GET', request.url, status, started)
     }
     if (ifNoneMatch(request.headers['if-none-match'], body.etag)) {
       finish(304)
@@ -130,54 +136,72 @@ export class FastLane {
   }
 
   #serve(request: IncomingMessage, response: ServerResponse, resource: Resource, table: ResourceTable, remote: string | undefined): void {
-    const o = this.#o
     const started = performance.now()
-    const id = randomUUID()
-    o.overload.enter() // cannot shed: wouldShed() was false in this same tick
-    response.once('close', () => o.overload.leave())
-    const chunks: Buffer[] = []
-    request.on('data', (chunk: Buffer) => chunks.push(chunk))
-    request.on('error', () => {}) // an aborted upload: the socket is gone, nothing to answer
-    request.on('end', () => {
-      let status = 200
-      let type = resource.mediaType
-      let body: Buffer | string
-      let extra: Record<string, string> = { 'cache-control': 'no-store', vary: 'Accept-Encoding' }
-      try {
-        const bytes = Buffer.concat(chunks)
-        const key = this.cache.key(resource.id, remote, bytes)
-        const cached = key === undefined ? undefined : this.cache.get(table, key)
-        if (key !== undefined) o.metrics.recordCache(cached !== undefined)
-        if (cached !== undefined) body = cached
-        else {
-          const text = o.answer(resource, table, parseJsonBody(bytes), remote)
-          body = Buffer.from(text)
-          if (key !== undefined) this.cache.set(table, o.table(), key, body)
-        }
-      } catch (error) {
-        const answer = errorAnswer(error, o.logger.child({ reqId: id }))
-        ;({ status, type, body } = answer)
-        extra = answer.headers
-      }
-      // Text goes to the socket as text: Node encodes it straight into the write, one copy fewer.
-      const finish = (payload: Buffer | string, encoding?: string) => {
-        response.writeHead(status, {
-          ...extra,
-          'x-request-id': id,
-          'content-type': type,
-          'content-length': String(typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length),
-          ...(encoding ? { 'content-encoding': encoding } : {}),
-        })
-        response.end(payload)
-        const ms = performance.now() - started
-        o.metrics.recordRequest(resource.kind, status, ms / 1000)
-        o.logger.info({ reqId: id, method: 'POST', url: request.url, status, ms: Number(ms.toFixed(2)) }, 'request')
-      }
-      if (body.length >= GZIP_THRESHOLD && acceptsGzip(request.headers['accept-encoding'])) {
-        gzipAsync(body).then((zipped) => finish(zipped, 'gzip'), () => finish(body))
-      } else {
-        finish(body)
-      }
+    this.#o.overload.enter() // cannot shed: wouldShed() was false in this same tick
+    response.on('close', this.#leave) // a response closes once
+    // A body usually comes in one chunk, which is then used as it is, not copied.
+    let first: Buffer | undefined
+    let more: Buffer[] | undefined
+    request.on('data', (chunk: Buffer) => {
+      if (first === undefined) first = chunk
+      else (more ??= [first]).push(chunk)
     })
+    request.on('error', ignore) // an aborted upload: the socket is gone, nothing to answer
+    request.on('end', () => this.#answer(request, response, resource, table, remote ?? '', more ? Buffer.concat(more) : (first ?? EMPTY), started))
+  }
+
+  #answer(request: IncomingMessage, response: ServerResponse, resource: Resource, table: ResourceTable, remote: string, bytes: Buffer, started: number): void {
+    const o = this.#o
+    const id = this.#ids.next()
+    const cache = this.cache
+    let status = 200
+    let type = resource.mediaType
+    let body: Buffer
+    let errorHeaders: Record<string, string> | undefined
+    try {
+      const cached = cache.enabled ? cache.get(table, resource.id, remote, bytes) : undefined
+      if (cache.enabled) o.metrics.recordCache(cached !== undefined)
+      if (cached !== undefined) body = cached
+      else {
+        body = Buffer.from(o.answer(resource, table, parseJsonBody(bytes), remote || undefined))
+        cache.set(table, o.table(), resource.id, remote, bytes, body)
+      }
+    } catch (error) {
+      const answer = errorAnswer(error, o.logger.child({ reqId: id }))
+      status = answer.status
+      type = answer.type
+      body = answer.body
+      errorHeaders = answer.headers
+    }
+    if (body.length >= GZIP_THRESHOLD && acceptsGzip(request.headers['accept-encoding'])) {
+      gzipAsync(body).then(
+        (zipped) => this.#send(request, response, resource.kind, id, status, type, zipped, errorHeaders, 'gzip', started),
+        () => this.#send(request, response, resource.kind, id, status, type, body, errorHeaders, undefined, started),
+      )
+    } else {
+      this.#send(request, response, resource.kind, id, status, type, body, errorHeaders, undefined, started)
+    }
+  }
+
+  #send(request: IncomingMessage, response: ServerResponse, kind: ResourceKind, id: string, status: number, type: string, payload: Buffer, errorHeaders: Record<string, string> | undefined, encoding: string | undefined, started: number): void {
+    // An error carries its own headers (e.g. Allow); an answer is never to be stored by caches.
+    const headers: string[] = []
+    if (errorHeaders === undefined) headers.push('cache-control', 'no-store', 'vary', 'Accept-Encoding')
+    else for (const name in errorHeaders) headers.push(name, errorHeaders[name]!)
+    headers.push('x-request-id', id, 'content-type', type, 'content-length', String(payload.length))
+    if (encoding !== undefined) headers.push('content-encoding', encoding)
+    response.writeHead(status, headers)
+    response.end(payload)
+    this.#done(kind, id, 'POST', request.url, status, started)
+  }
+
+  /** Count and log one answered request. */
+  #done(kind: ResourceKind, id: string, method: string, url: string | undefined, status: number, started: number): void {
+    const ms = performance.now() - started
+    this.#o.metrics.recordRequest(kind, status, ms / 1000)
+    this.#o.accessLog.record(id, method, url, status, ms)
   }
 }
+
+const EMPTY = Buffer.alloc(0)
+function ignore(): void {}

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { AnswerCache } from '../../src/server/answer-cache.ts'
+import { AnswerCache, fingerprint } from '../../src/server/answer-cache.ts'
 import { RateLimiter } from '../../src/server/rate-limit.ts'
 
 const body = (n: number) => Buffer.from(`{"request":${n}}`)
@@ -12,54 +12,102 @@ const body = (n: number) => Buffer.from(`{"request":${n}}`)
 test('an answer is kept the second time its request is seen, and served from then on', () => {
   const cache = new AnswerCache<object>(1 << 20)
   const table = {}
-  const key = cache.key('ecs', '192.0.2.1', body(1))!
-  assert.equal(cache.get(table, key), undefined)
-  cache.set(table, table, key, Buffer.from('answer-1'))
-  assert.equal(cache.get(table, key), undefined, 'seen once: not kept')
-  cache.set(table, table, key, Buffer.from('answer-1'))
-  assert.deepEqual(cache.get(table, key), Buffer.from('answer-1'))
+  assert.equal(cache.get(table, 'ecs', '192.0.2.1', body(1)), undefined)
+  cache.set(table, table, 'ecs', '192.0.2.1', body(1), Buffer.from('answer-1'))
+  assert.equal(cache.get(table, 'ecs', '192.0.2.1', body(1)), undefined, 'seen once: not kept')
+  cache.set(table, table, 'ecs', '192.0.2.1', body(1), Buffer.from('answer-1'))
+  assert.deepEqual(cache.get(table, 'ecs', '192.0.2.1', body(1)), Buffer.from('answer-1'))
   assert.equal(cache.size, 1)
 })
 
-test('keys separate resources, client addresses and bodies', () => {
+test('an answer is served only for the same resource, client address and body', () => {
   const cache = new AnswerCache<object>(1 << 20)
-  const keys = new Set([cache.key('ecs', '192.0.2.1', body(1)), cache.key('ecs', '192.0.2.2', body(1)), cache.key('eps', '192.0.2.1', body(1)), cache.key('ecs', '192.0.2.1', body(2))])
-  assert.equal(keys.size, 4)
-  assert.equal(new AnswerCache<object>(0).key('ecs', undefined, body(1)), undefined, 'size 0: the cache is off')
+  const table = {}
+  const keep = (resource: string, remote: string, request: Buffer, answer: string) => {
+    cache.set(table, table, resource, remote, request, Buffer.from(answer))
+    cache.set(table, table, resource, remote, request, Buffer.from(answer))
+  }
+  keep('ecs', '192.0.2.1', body(1), 'a')
+  keep('ecs', '192.0.2.2', body(1), 'b')
+  keep('eps', '192.0.2.1', body(1), 'c')
+  keep('ecs', '192.0.2.1', body(2), 'd')
+  assert.equal(cache.size, 4)
+  assert.equal(cache.get(table, 'ecs', '192.0.2.1', body(1))?.toString(), 'a')
+  assert.equal(cache.get(table, 'ecs', '192.0.2.2', body(1))?.toString(), 'b')
+  assert.equal(cache.get(table, 'eps', '192.0.2.1', body(1))?.toString(), 'c')
+  assert.equal(cache.get(table, 'ecs', '192.0.2.1', body(2))?.toString(), 'd')
+  assert.equal(cache.get(table, 'ecs', '192.0.2.3', body(1)), undefined)
+  const off = new AnswerCache<object>(0)
+  off.set(table, table, 'ecs', '192.0.2.1', body(1), Buffer.from('a'))
+  off.set(table, table, 'ecs', '192.0.2.1', body(1), Buffer.from('a'))
+  assert.equal(off.enabled, false)
+  assert.equal(off.get(table, 'ecs', '192.0.2.1', body(1)), undefined, 'size 0: the cache is off')
+})
+
+test('long bodies that differ only where the fingerprint does not look share a bucket but never an answer', () => {
+  // Bodies of 4,000 bytes, the same length, differing in one byte between the sampled words.
+  const long = (byte: number, at: number) => {
+    const b = Buffer.alloc(4000, 'a')
+    b[at] = byte
+    return b
+  }
+  const stride = Math.floor((4000 - 512) / 64)
+  const unsampled = 256 + stride + 5 // inside the gap after the second sampled word
+  assert.equal(fingerprint('ecs', '192.0.2.1', long(0x62, unsampled)), fingerprint('ecs', '192.0.2.1', long(0x63, unsampled)), 'the test needs a collision')
+  const cache = new AnswerCache<object>(1 << 20)
+  const table = {}
+  for (let i = 0; i < 8; i++) {
+    cache.set(table, table, 'ecs', '192.0.2.1', long(0x30 + i, unsampled), Buffer.from(`answer ${i}`))
+    cache.set(table, table, 'ecs', '192.0.2.1', long(0x30 + i, unsampled), Buffer.from(`answer ${i}`))
+  }
+  assert.equal(cache.size, 4, 'a bucket keeps 4 requests; the rest are answered, not kept')
+  for (let i = 0; i < 4; i++) assert.equal(cache.get(table, 'ecs', '192.0.2.1', long(0x30 + i, unsampled))?.toString(), `answer ${i}`)
+  for (let i = 4; i < 8; i++) assert.equal(cache.get(table, 'ecs', '192.0.2.1', long(0x30 + i, unsampled)), undefined)
+  // A change in a sampled place gives another fingerprint.
+  assert.notEqual(fingerprint('ecs', '192.0.2.1', long(0x62, 0)), fingerprint('ecs', '192.0.2.1', long(0x63, 0)))
+  assert.notEqual(fingerprint('ecs', '192.0.2.1', long(0x62, 3999)), fingerprint('ecs', '192.0.2.1', long(0x63, 3999)))
+})
+
+test('a kept request is a copy: changing the caller\'s buffer afterwards changes nothing', () => {
+  const cache = new AnswerCache<object>(1 << 20)
+  const table = {}
+  const request = body(7)
+  cache.set(table, table, 'ecs', '', request, Buffer.from('x'))
+  cache.set(table, table, 'ecs', '', request, Buffer.from('x'))
+  request.fill(0x20)
+  assert.equal(cache.get(table, 'ecs', '', body(7))?.toString(), 'x')
+  assert.equal(cache.get(table, 'ecs', '', request), undefined)
 })
 
 test('answers of another table are neither served nor kept; a new table starts empty', () => {
   const cache = new AnswerCache<object>(1 << 20)
   const [old, current] = [{}, {}]
-  const key = cache.key('ecs', '192.0.2.1', body(1))!
-  cache.set(old, old, key, Buffer.from('old'))
-  cache.set(old, old, key, Buffer.from('old'))
-  assert.deepEqual(cache.get(old, key), Buffer.from('old'))
-  assert.equal(cache.get(current, key), undefined)
-  cache.set(old, current, key, Buffer.from('stale')) // computed from the old table after the swap: dropped
-  cache.set(current, current, key, Buffer.from('new'))
-  cache.set(current, current, key, Buffer.from('new'))
-  assert.deepEqual(cache.get(current, key), Buffer.from('new'))
-  assert.equal(cache.get(old, key), undefined)
+  const put = (from: object, now: object, answer: string) => cache.set(from, now, 'ecs', '192.0.2.1', body(1), Buffer.from(answer))
+  const get = (table: object) => cache.get(table, 'ecs', '192.0.2.1', body(1))
+  put(old, old, 'old')
+  put(old, old, 'old')
+  assert.deepEqual(get(old), Buffer.from('old'))
+  assert.equal(get(current), undefined)
+  put(old, current, 'stale') // computed from the old table after the swap: dropped
+  put(current, current, 'new')
+  put(current, current, 'new')
+  assert.deepEqual(get(current), Buffer.from('new'))
+  assert.equal(get(old), undefined)
 })
 
 test('the byte bound pushes the oldest answers out', () => {
   const cache = new AnswerCache<object>(10_000)
   const table = {}
-  const keys: string[] = []
   for (let i = 0; i < 20; i++) {
-    const key = cache.key('ecs', '192.0.2.1', body(i))!
-    keys.push(key)
-    cache.set(table, table, key, Buffer.alloc(1000, 'x'))
-    cache.set(table, table, key, Buffer.alloc(1000, 'x'))
+    cache.set(table, table, 'ecs', '192.0.2.1', body(i), Buffer.alloc(1000, 'x'))
+    cache.set(table, table, 'ecs', '192.0.2.1', body(i), Buffer.alloc(1000, 'x'))
   }
   assert.ok(cache.size < 10 && cache.size > 5, `size ${cache.size}`)
-  assert.equal(cache.get(table, keys[0]!), undefined, 'the oldest is gone')
-  assert.deepEqual(cache.get(table, keys[19]!), Buffer.alloc(1000, 'x'), 'the newest is there')
-  const big = cache.key('ecs', '192.0.2.1', body(99))!
-  cache.set(table, table, big, Buffer.alloc(70_000, 'y'))
-  cache.set(table, table, big, Buffer.alloc(70_000, 'y'))
-  assert.equal(cache.get(table, big), undefined, 'answers over 64 KiB are not kept')
+  assert.equal(cache.get(table, 'ecs', '192.0.2.1', body(0)), undefined, 'the oldest is gone')
+  assert.deepEqual(cache.get(table, 'ecs', '192.0.2.1', body(19)), Buffer.alloc(1000, 'x'), 'the newest is there')
+  cache.set(table, table, 'ecs', '192.0.2.1', body(99), Buffer.alloc(70_000, 'y'))
+  cache.set(table, table, 'ecs', '192.0.2.1', body(99), Buffer.alloc(70_000, 'y'))
+  assert.equal(cache.get(table, 'ecs', '192.0.2.1', body(99)), undefined, 'answers over 64 KiB are not kept')
 })
 
 test('rate limiter: max per fixed window per key, Retry-After until the window ends', () => {
