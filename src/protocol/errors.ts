@@ -14,7 +14,14 @@ export class AltoError extends Error {
   readonly code: string
   readonly statusCode: number | undefined
   constructor(code: string, message: string, options: { statusCode?: number; cause?: unknown } = {}) {
+    // An error of the client's request (4xx) or a refusal under load (503) is an answer, not a
+    // fault: nobody reads its stack, and capturing one costs more than the rest of the answer
+    // (several µs; docs/performance.md). Every other error keeps its stack.
+    const status = options.statusCode
+    const limit = Error.stackTraceLimit
+    if (status !== undefined && (status < 500 || status === 503)) Error.stackTraceLimit = 0
     super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    Error.stackTraceLimit = limit
     this.name = 'AltoError'
     this.code = code
     this.statusCode = options.statusCode

@@ -36,18 +36,32 @@ interface Entry {
   answer: Buffer
 }
 
+interface Bucket {
+  print: number
+  entries: Entry[]
+}
+
 export class AnswerCache<Table extends object> {
   readonly maxBytes: number
   #table: Table | undefined
-  /** Entries by fingerprint, oldest bucket first. */
-  #buckets = new Map<number, Entry[]>()
+  #buckets = new Map<number, Bucket>()
+  /** Buckets oldest first, from `#head` on (a queue: a Map's own order costs a scan past deleted slots). */
+  #order: Bucket[] = []
+  #head = 0
   #bytes = 0
   #entries = 0
-  /** Fingerprints seen once and not kept yet, oldest first; bounded in count. */
-  #seenOnce = new Map<number, true>()
+  /**
+   * Fingerprints seen once, in a direct-mapped table (slot = fingerprint's low bits): O(1), no
+   * allocation, and a newer request simply takes an older one's slot. An answer may thus be kept on
+   * its first sight when another request left the same fingerprint there; that costs memory, not
+   * correctness.
+   */
+  #seen: Uint32Array
 
   constructor(maxBytes = ANSWER_CACHE_DEFAULT_BYTES) {
     this.maxBytes = maxBytes
+    // About one slot per KiB of the bound (16,384 for 16 MiB), a power of two.
+    this.#seen = new Uint32Array(maxBytes > 0 ? 2 ** Math.max(8, Math.ceil(Math.log2(maxBytes / 1024))) : 0)
   }
 
   get enabled(): boolean {
@@ -58,12 +72,7 @@ export class AnswerCache<Table extends object> {
   get(table: Table, resource: string, remote: string, request: Buffer): Buffer | undefined {
     if (this.#table !== table) return undefined
     const bucket = this.#buckets.get(fingerprint(resource, remote, request))
-    if (bucket === undefined) return undefined
-    for (let i = 0; i < bucket.length; i++) {
-      const entry = bucket[i]!
-      if (entry.resource === resource && entry.remote === remote && entry.request.equals(request)) return entry.answer
-    }
-    return undefined
+    return bucket === undefined ? undefined : find(bucket.entries, resource, remote, request)?.answer
   }
 
   /**
@@ -75,30 +84,41 @@ export class AnswerCache<Table extends object> {
     if (this.#table !== table) {
       this.#table = table
       this.#buckets = new Map()
-      this.#seenOnce = new Map()
+      this.#order = []
+      this.#head = 0
+      this.#seen.fill(0)
       this.#bytes = 0
       this.#entries = 0
     }
     const print = fingerprint(resource, remote, request)
-    if (!this.#seenOnce.delete(print)) {
-      this.#seenOnce.set(print, true)
-      if (this.#seenOnce.size > this.maxBytes / 1024) this.#seenOnce.delete(this.#seenOnce.keys().next().value!)
+    // Slots hold fingerprint + 1 (0 is empty), kept as an unsigned 32-bit value.
+    const slot = print & (this.#seen.length - 1)
+    const mark = (print + 1) >>> 0
+    if (this.#seen[slot] !== mark) {
+      this.#seen[slot] = mark
       return
     }
     let bucket = this.#buckets.get(print)
-    if (bucket === undefined) this.#buckets.set(print, (bucket = []))
-    else if (bucket.length >= BUCKET_ENTRIES || bucket.some((e) => e.resource === resource && e.remote === remote && e.request.equals(request))) return
+    if (bucket === undefined) {
+      bucket = { print, entries: [] }
+      this.#buckets.set(print, bucket)
+      this.#order.push(bucket)
+    } else if (bucket.entries.length >= BUCKET_ENTRIES || find(bucket.entries, resource, remote, request) !== undefined) return
     // The request is copied into memory of its own: the parser's chunk may be a slice of a larger read.
     const kept = Buffer.allocUnsafeSlow(request.length)
     request.copy(kept)
-    bucket.push({ resource, remote, request: kept, answer })
+    bucket.entries.push({ resource, remote, request: kept, answer })
     this.#bytes += entryBytes(kept, answer)
     this.#entries++
-    for (const [oldPrint, oldBucket] of this.#buckets) {
-      if (this.#bytes <= this.maxBytes) break
-      this.#buckets.delete(oldPrint)
-      for (const old of oldBucket) this.#bytes -= entryBytes(old.request, old.answer)
-      this.#entries -= oldBucket.length
+    while (this.#bytes > this.maxBytes && this.#head < this.#order.length) {
+      const old = this.#order[this.#head++]!
+      this.#buckets.delete(old.print)
+      for (const entry of old.entries) this.#bytes -= entryBytes(entry.request, entry.answer)
+      this.#entries -= old.entries.length
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#order.length) {
+      this.#order = this.#order.slice(this.#head)
+      this.#head = 0
     }
   }
 
@@ -106,6 +126,14 @@ export class AnswerCache<Table extends object> {
   get size(): number {
     return this.#entries
   }
+}
+
+function find(entries: Entry[], resource: string, remote: string, request: Buffer): Entry | undefined {
+  for (let i = 0; i < entries.length; i++) {
+    const entry = entries[i]!
+    if (entry.resource === resource && entry.remote === remote && entry.request.equals(request)) return entry
+  }
+  return undefined
 }
 
 function entryBytes(request: Buffer, answer: Buffer): number {

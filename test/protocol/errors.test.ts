@@ -27,3 +27,14 @@ test('AltoProtocolError serializes the RFC 7285 §8.5.2 meta', () => {
   assert.equal(error.code, 'ALTO_ERR_INVALID_FIELD_VALUE')
   assert.deepEqual(new AltoProtocolError('E_SYNTAX', 'x', { syntaxError: 'at 3' }).toMeta(), { code: 'E_SYNTAX', 'syntax-error': 'at 3' })
 })
+
+test('errors of the request (4xx) and refusals under load (503) carry no stack; faults keep theirs', () => {
+  const frames = (error: Error) => (error.stack ?? '').split('\n').filter((line) => line.trimStart().startsWith('at ')).length
+  assert.equal(frames(createAltoError('ALTO_ERR_NOT_FOUND', ['/x'])), 0)
+  assert.equal(frames(new AltoProtocolError('E_SYNTAX', 'bad')), 0)
+  assert.equal(frames(createAltoError('ALTO_ERR_OVERLOADED', [1])), 0)
+  assert.ok(frames(createAltoError('ALTO_ERR_INTERNAL')) > 0)
+  assert.ok(frames(createAltoError('ALTO_ERR_CONFIG', ['x'])) > 0)
+  assert.equal(Error.stackTraceLimit, 10, 'the limit is restored')
+  assert.ok(frames(new Error('plain')) > 0)
+})

@@ -110,6 +110,20 @@ test('the byte bound pushes the oldest answers out', () => {
   assert.equal(cache.get(table, 'ecs', '192.0.2.1', body(99)), undefined, 'answers over 64 KiB are not kept')
 })
 
+test('thousands of answers through a small bound: always within it, newest kept, oldest out', () => {
+  const cache = new AnswerCache<object>(50_000)
+  const table = {}
+  for (let i = 0; i < 5000; i++) {
+    cache.set(table, table, 'ecs', '192.0.2.1', body(i), Buffer.alloc(200, 'z'))
+    cache.set(table, table, 'ecs', '192.0.2.1', body(i), Buffer.alloc(200, 'z'))
+    assert.ok(cache.size * 200 <= 50_000, `size ${cache.size} at ${i}`)
+  }
+  assert.ok(cache.size > 50, `size ${cache.size}`)
+  assert.deepEqual(cache.get(table, 'ecs', '192.0.2.1', body(4999)), Buffer.alloc(200, 'z'))
+  assert.equal(cache.get(table, 'ecs', '192.0.2.1', body(0)), undefined)
+  assert.equal(cache.get(table, 'ecs', '192.0.2.1', body(4000)), undefined)
+})
+
 test('rate limiter: max per fixed window per key, Retry-After until the window ends', () => {
   let now = 10_500
   const limiter = new RateLimiter(2, 1000, () => now)
