@@ -8,13 +8,14 @@
  * At tens of thousands of requests per second the access log is the largest cost of a cached
  * answer if each line goes its own way through pino and an asynchronous write (docs/performance.md
  * measured 14 µs per request). So when the server owns its logger and destination, lines are
- * formatted here, queued, and written together once per turn of the event loop: one write for all
- * the requests answered in that turn. A logger given from outside (tests, embedding applications)
+ * formatted here, queued as bytes, and written together when 64 KiB are queued or 100 ms after the
+ * first (as nginx's `access_log … buffer= flush=` does), and when the server closes. A logger
+ * given from outside (tests, embedding applications)
  * gets each line through `logger.info` instead, in whatever format it was set up with.
  */
 import { pino, type Logger } from 'pino'
 
-/** Queued lines are written when they reach this many characters, or this long after the first. */
+/** Queued lines are written when they reach this many bytes, or this long after the first. */
 const FLUSH_BYTES = 64 * 1024
 const FLUSH_MS = 100
 /** Pino's number for level info. */
@@ -29,7 +30,13 @@ export class AccessLog {
   #destination: LogDestination | undefined
   /** `,"pid":…,"hostname":"…"`: the logger's bindings, as pino writes them after the time. */
   readonly #bindings: string
-  #queued = ''
+  /**
+   * Lines waiting to be written, as bytes outside the JavaScript heap: kept up to 100 ms as
+   * strings, they would outlive young-generation collections and be promoted to the old
+   * generation, which only a full (and longer) collection frees.
+   */
+  readonly #queue = Buffer.allocUnsafeSlow(FLUSH_BYTES)
+  #length = 0
   #url: string | undefined = ''
   #urlJson = '""'
   #timer: NodeJS.Timeout | undefined
@@ -58,18 +65,26 @@ export class AccessLog {
       this.#url = url
       this.#urlJson = JSON.stringify(url ?? '')
     }
-    this.#queued += `{"level":${INFO},"time":${Date.now()}${this.#bindings},"reqId":"${reqId}","method":"${method}","url":${this.#urlJson},"status":${status},"ms":${rounded},"msg":"request"}\n`
-    if (this.#queued.length >= FLUSH_BYTES) this.flush()
-    else if (this.#timer === undefined) this.#timer = setTimeout(this.#flush, FLUSH_MS).unref()
+    const line = `{"level":${INFO},"time":${Date.now()}${this.#bindings},"reqId":"${reqId}","method":"${method}","url":${this.#urlJson},"status":${status},"ms":${rounded},"msg":"request"}\n`
+    // A UTF-16 unit takes at most 3 bytes of UTF-8.
+    if (this.#length + 3 * line.length > this.#queue.length) {
+      this.flush()
+      if (3 * line.length > this.#queue.length) {
+        this.#destination.write(line) // longer than the queue itself (a huge URL): on its own
+        return
+      }
+    }
+    this.#length += this.#queue.write(line, this.#length)
+    if (this.#timer === undefined) this.#timer = setTimeout(this.#flush, FLUSH_MS).unref()
   }
 
   /** Hand the queued lines to the destination now. */
   flush(): void {
     clearTimeout(this.#timer)
     this.#timer = undefined
-    if (this.#queued === '') return
-    const text = this.#queued
-    this.#queued = ''
+    if (this.#length === 0) return
+    const text = this.#queue.toString('utf8', 0, this.#length)
+    this.#length = 0
     this.#destination!.write(text)
   }
 }

@@ -59,6 +59,21 @@ test('lines are written together: at flush, after 100 ms, or once 64 KiB are que
   for (const line of lines) assert.equal((JSON.parse(line) as { url: string }).url, long)
 })
 
+test('a line longer than the queue goes out on its own, after the lines queued before it; UTF-8 as pino writes it', () => {
+  const out = recorder()
+  const log = new AccessLog(pino({ level: 'info' }, out), out)
+  log.record('before', 'GET', '/caf\u00e9', 200, 1)
+  const huge = '/' + 'y'.repeat(30_000)
+  log.record('huge', 'GET', huge, 414, 1)
+  log.record('after', 'GET', '/', 200, 1)
+  log.flush()
+  const lines = out.writes.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { reqId: string; url: string })
+  assert.deepEqual(lines.map((l) => l.reqId), ['before', 'huge', 'after'])
+  assert.equal(lines[0]!.url, '/caf\u00e9')
+  assert.equal(lines[1]!.url, huge)
+  assert.equal(out.writes.length, 3)
+})
+
 test('nothing is logged above level info; the level is read on every request', () => {
   const out = recorder()
   const logger = pino({ level: 'warn' }, out)
