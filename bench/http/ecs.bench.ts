@@ -97,7 +97,21 @@ interface Run extends WrkResult {
   cpuSeconds: number
 }
 
+/**
+ * Every server of the line-up. All but the one under load are paused (SIGSTOP) during a run, and
+ * each stays paused until its own next run: idle servers still wake (timers) and would take CPU
+ * from the measured one. A server is paused and resumed once per run of another, never bounced:
+ * two stalls in a row look to its overload guard like a lagging loop (server/overload.ts).
+ */
+const lineupServers = new Set<ServerChild>()
+
 async function load(server: ServerChild, url: string, body: string | { file: string }, seconds: number): Promise<Run> {
+  for (const other of lineupServers) if (other !== server) other.pause()
+  server.resume()
+  return measure(server, url, body, seconds)
+}
+
+async function measure(server: ServerChild, url: string, body: string | { file: string }, seconds: number): Promise<Run> {
   const cpuBefore = server.cpuSeconds()
   const bodies = typeof body === 'string' ? { body } : { bodiesFile: body.file }
   const result = await runWrk({ url, method: 'POST', headers: ECS_HEADERS, ...bodies, connections, durationS: seconds })
@@ -157,6 +171,7 @@ async function main(): Promise<void> {
         { name: 'alto-w2-distinct', server: alto2, url: await ecsUri(alto2.url), body: { file: distinctFile } },
       )
     }
+    for (const entry of lineup) lineupServers.add(entry.server)
     log(`ECS 1x100 ordinal: request ${body.length} B, answer ${answerBytes.length} B; wrk 1 thread, ${connections} connections, ${reps} x ${durationS} s`)
     for (const entry of lineup) await load(entry.server, entry.url, entry.body ?? body, warmupS)
 

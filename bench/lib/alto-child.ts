@@ -37,6 +37,13 @@ export interface AltoChild {
   /** User + system CPU seconds used so far, with its child processes' (NaN off Linux). */
   cpuSeconds(): number
   stderr(): string
+  /**
+   * Freeze the process and its children (SIGSTOP) while other servers are measured, so that its
+   * timers (e.g. the overload guard's 10 ms event-loop sampling) take no CPU from them; `resume`
+   * (SIGCONT) thaws it. Stopping a server always resumes it first.
+   */
+  pause(): void
+  resume(): void
   /** SIGTERM (graceful: a --cpu-prof profile is written), SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>
 }
@@ -99,8 +106,21 @@ export function startProcess(argv: string[], options: { listening: RegExp; cwd?:
       resolve()
     }),
   )
+  const signalAll = (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    for (const pid of [child.pid!, ...childrenOf(child.pid!)]) {
+      try {
+        process.kill(pid, signal)
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  const pause = () => signalAll('SIGSTOP')
+  const resume = () => signalAll('SIGCONT')
   const stop = async (graceMs = 10_000) => {
     if (child.exitCode === null && child.signalCode === null) {
+      resume()
       child.kill('SIGTERM')
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs)
       await exited
@@ -130,7 +150,7 @@ export function startProcess(argv: string[], options: { listening: RegExp; cwd?:
       child.stdout!.removeAllListeners('data')
       child.stdout!.resume()
       const pid = child.pid!
-      resolve({ pid, match: m, startMs, memory: () => memoryOf(pid), cpuSeconds: () => cpuSecondsOf(pid), stderr, stop })
+      resolve({ pid, match: m, startMs, memory: () => memoryOf(pid), cpuSeconds: () => cpuSecondsOf(pid), stderr, pause, resume, stop })
     })
   })
 }

@@ -86,7 +86,7 @@ export class ServerMetrics {
   })
   readonly eventLoopDelay = new Gauge({
     name: 'alto_event_loop_delay_seconds',
-    help: 'Measured event-loop delay (p99)',
+    help: 'Measured event-loop delay: p99 per half-second window, the lower of the last two',
     registers: [this.registry],
     aggregator: 'max',
     collect: () => this.#sample((load) => this.eventLoopDelay.set(load.eventLoopDelayMs / 1000)),

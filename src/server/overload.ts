@@ -22,6 +22,7 @@ export class OverloadGuard {
   readonly #histogram: IntervalHistogram
   readonly #timer: NodeJS.Timeout
   #lagMs = 0
+  #lastWindowMs = 0
   inFlight = 0
   shed = 0
 
@@ -30,13 +31,19 @@ export class OverloadGuard {
     this.#histogram = monitorEventLoopDelay({ resolution: 10 })
     this.#histogram.enable()
     this.#timer = setInterval(() => {
-      // p99 of the last window: a single slow tick does not shed, a lagging loop does.
-      this.#lagMs = this.#histogram.percentile(99) / 1e6
+      // The p99 delay of each window (one sample per 10 ms), and the lag is the lower of the last
+      // two windows': a lagging loop lags window after window, while one slow tick (a reload, a
+      // long collection, the machine pausing the process) fills a single window, which a
+      // percentile cannot see past (a window blocked for most of its time holds few samples).
+      const p99 = this.#histogram.percentile(99) / 1e6
+      this.#lagMs = Math.min(p99, this.#lastWindowMs)
+      this.#lastWindowMs = p99
       this.#histogram.reset()
     }, options.sampleIntervalMs ?? 500)
     this.#timer.unref()
   }
 
+  /** The event loop's delay (p99) sustained over the last two windows. */
   get eventLoopDelayMs(): number {
     return this.#lagMs
   }
