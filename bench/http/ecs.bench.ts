@@ -105,9 +105,20 @@ interface Run extends WrkResult {
  */
 const lineupServers = new Set<ServerChild>()
 
+const paused = new Set<ServerChild>()
+
 async function load(server: ServerChild, url: string, body: string | { file: string }, seconds: number): Promise<Run> {
-  for (const other of lineupServers) if (other !== server) other.pause()
-  server.resume()
+  for (const other of lineupServers) {
+    if (other === server || paused.has(other)) continue
+    other.pause()
+    paused.add(other)
+  }
+  if (paused.delete(server)) {
+    server.resume()
+    // A server's overload guard saw the pause as one very late tick; older checkouts (--before)
+    // shed the next half second for it, so every resumed server gets a second to settle.
+    await new Promise((resolve) => setTimeout(resolve, 1200))
+  }
   return measure(server, url, body, seconds)
 }
 
