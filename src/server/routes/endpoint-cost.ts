@@ -91,8 +91,8 @@ function computeRows(resource: Resource, body: unknown, context: EndpointCostCon
   }
 
   const rows: Row[] = []
-  const costs = scratch.costs(dsts.length)
-  const reached = scratch.reached(dsts.length)
+  scratch.reserve(dsts.length)
+  const { costs, reached } = scratch
   const srcsSeen = new Set<string>()
   for (const src of srcs) {
     const s = pidOf(src, 'endpoints/srcs')
@@ -134,10 +134,10 @@ function computeRows(resource: Resource, body: unknown, context: EndpointCostCon
  * equal costs before it: no comparator calls, no allocation.
  */
 function rankInPlace(costs: Float64Array, n: number): void {
-  const sorted = scratch.sorted(n)
+  const sorted = scratch.sorted // reserved for every destination by computeRows
   sorted.set(costs.subarray(0, n))
   sorted.subarray(0, n).sort()
-  const ties = scratch.ties(n)
+  const ties = scratch.ties
   ties.fill(0, 0, n)
   for (let k = 0; k < n; k++) {
     const cost = costs[k]!
@@ -191,24 +191,17 @@ const scratch = new (class {
   readonly ipv4 = new Uint8Array(4)
   readonly ipv6 = new Uint8Array(16)
   readonly seen = new SeenEndpoints()
-  #costs = new Float64Array(256)
-  #sorted = new Float64Array(256)
-  #reached = new Int32Array(256)
-  #ties = new Int32Array(256)
-  costs(n: number): Float64Array {
-    if (this.#costs.length < n) this.#costs = new Float64Array(n)
-    return this.#costs
-  }
-  sorted(n: number): Float64Array {
-    if (this.#sorted.length < n) this.#sorted = new Float64Array(n)
-    return this.#sorted
-  }
-  reached(n: number): Int32Array {
-    if (this.#reached.length < n) this.#reached = new Int32Array(n)
-    return this.#reached
-  }
-  ties(n: number): Int32Array {
-    if (this.#ties.length < n) this.#ties = new Int32Array(n)
-    return this.#ties
+  /** Per destination: its cost (then rank), a sorted copy, its index in the request, ties seen. */
+  costs = new Float64Array(256)
+  sorted = new Float64Array(256)
+  reached = new Int32Array(256)
+  ties = new Int32Array(256)
+  /** Make the per-destination buffers hold at least `n`. */
+  reserve(n: number): void {
+    if (this.costs.length >= n) return
+    this.costs = new Float64Array(n)
+    this.sorted = new Float64Array(n)
+    this.reached = new Int32Array(n)
+    this.ties = new Int32Array(n)
   }
 })()
