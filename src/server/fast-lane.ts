@@ -185,10 +185,14 @@ export class FastLane {
 
   #send(request: IncomingMessage, response: ServerResponse, kind: ResourceKind, id: string, status: number, type: string, payload: Buffer, errorHeaders: Record<string, string> | undefined, encoding: string | undefined, started: number): void {
     // An error carries its own headers (e.g. Allow); an answer is never to be stored by caches.
-    const headers: string[] = []
-    if (errorHeaders === undefined) headers.push('cache-control', 'no-store', 'vary', 'Accept-Encoding')
-    else for (const name in errorHeaders) headers.push(name, errorHeaders[name]!)
-    headers.push('x-request-id', id, 'content-type', type, 'content-length', String(payload.length))
+    let headers: string[]
+    if (errorHeaders === undefined) {
+      headers = ['cache-control', 'no-store', 'vary', 'Accept-Encoding', 'x-request-id', id, 'content-type', type, 'content-length', String(payload.length)]
+    } else {
+      headers = []
+      for (const name in errorHeaders) headers.push(name, errorHeaders[name]!)
+      headers.push('x-request-id', id, 'content-type', type, 'content-length', String(payload.length))
+    }
     if (encoding !== undefined) headers.push('content-encoding', encoding)
     response.writeHead(status, headers)
     response.end(payload)

@@ -45,7 +45,20 @@ export function negotiate(table: ResourceTable, method: string, url: string, hea
 const verdicts = new Map<string, Map<string, boolean>>()
 const MAX_REMEMBERED_HEADERS = 256
 
+/** The last verdict, checked first: comparing a header with the last one costs less than hashing it. */
+let lastAccept = ''
+let lastMediaType = ''
+let lastVerdict = false
+
 function acceptable(accept: string, mediaType: string): boolean {
+  if (accept === lastAccept && mediaType === lastMediaType) return lastVerdict
+  lastAccept = accept
+  lastMediaType = mediaType
+  lastVerdict = remembered(accept, mediaType)
+  return lastVerdict
+}
+
+function remembered(accept: string, mediaType: string): boolean {
   let byType = verdicts.get(accept)
   let verdict = byType?.get(mediaType)
   if (verdict === undefined) {

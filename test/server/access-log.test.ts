@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
-import { AccessLog } from '../../src/server/access-log.ts'
+import { AccessLog, decimal } from '../../src/server/access-log.ts'
 
 /** A destination that records each write. */
 function recorder(): { writes: string[]; write(text: string): void } {
@@ -63,7 +63,7 @@ test('a line longer than the queue goes out on its own, after the lines queued b
   const out = recorder()
   const log = new AccessLog(pino({ level: 'info' }, out), out)
   log.record('before', 'GET', '/caf\u00e9', 200, 1)
-  const huge = '/' + 'y'.repeat(30_000)
+  const huge = '/' + 'y'.repeat(70_000)
   log.record('huge', 'GET', huge, 414, 1)
   log.record('after', 'GET', '/', 200, 1)
   log.flush()
@@ -94,4 +94,35 @@ test('without a destination of its own, each line goes through logger.info, in t
   assert.equal(out.writes.length, 1, 'written at once')
   const line = JSON.parse(out.writes[0]!) as Record<string, unknown>
   assert.deepEqual({ ...line, time: 0 }, { level: 30, time: 0, service: 'alto', reqId: 'id-9', method: 'GET', url: '/networkmap', status: 200, ms: 2.35, message: 'request' })
+})
+
+test('durations are written as JavaScript writes them, rounded to hundredths', () => {
+  for (let n = 0; n < 200_000; n++) assert.equal(decimal(n), String(n / 100), `hundredths ${n}`)
+  for (const n of [1e7 + 1, 123_456_789, 2 ** 31 + 7]) assert.equal(decimal(n), String(n / 100))
+  const ours = recorder()
+  const theirs = recorder()
+  const log = new AccessLog(pino({ level: 'info' }, ours), ours)
+  const reference = pino({ level: 'info' }, theirs)
+  for (const ms of [0, 0.004, 0.005, 0.07, 0.1, 1.5, 2.999, 3, 12.345, 1234.5678]) {
+    log.record('id', 'GET', '/', 200, ms)
+    reference.info({ reqId: 'id', method: 'GET', url: '/', status: 200, ms: Math.round(ms * 100) / 100 }, 'request')
+  }
+  log.flush()
+  const strip = (text: string) => text.replace(/"time":\d+/g, '"time":0')
+  assert.equal(strip(ours.writes.join('')), strip(theirs.writes.join('')))
+})
+
+test('non-ASCII text in the bindings or the URL is written as UTF-8, like pino', () => {
+  const ours = recorder()
+  const theirs = recorder()
+  const log = new AccessLog(pino({ level: 'info', base: { host: 'zürich-1' } }, ours), ours)
+  const reference = pino({ level: 'info', base: { host: 'zürich-1' } }, theirs)
+  for (const url of ['/ascii', '/caf\u00e9/\u{1F600}', '/ascii-again']) {
+    log.record('id', 'GET', url, 200, 1)
+    reference.info({ reqId: 'id', method: 'GET', url, status: 200, ms: 1 }, 'request')
+  }
+  log.flush()
+  const strip = (text: string) => text.replace(/"time":\d+/g, '"time":0')
+  assert.equal(strip(ours.writes.join('')), strip(theirs.writes.join('')))
+  assert.equal(JSON.parse(ours.writes[0]!.split('\n')[1]!).url, '/caf\u00e9/\u{1F600}')
 })
