@@ -11,7 +11,10 @@
  * connections. Ceiling: a bare `node:http` server (bench/lib/ceiling-server.ts) that reads the same
  * request and answers with the very bytes the ALTO server answered, pre-built. Each server runs in
  * its own process, started once and warmed up; then the runs alternate (ceiling, ALTO, ...) so that
- * drifts of the machine hit both alike. Figures are medians over the repetitions.
+ * drifts of the machine hit both alike, each repetition starting one entry further along. Figures
+ * are medians over the repetitions. Every process is free on both CPUs, as the issue's method has
+ * it (wrk shares the two cores with the server); on two CPUs or more, the one-process runs are also
+ * made pinned (`-pinned`: the server on one CPU, every thread of it, and wrk on the other).
  *
  * Each request is answered twice over: the same request again and again (the answer cache of
  * src/server/answer-cache.ts serves it after its second sight), and 20,000 distinct requests in
@@ -24,7 +27,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { seededRng } from '../../src/cost/rank.ts'
 import { figure, quick, versus, writeReport, type Figure } from '../lib/report.ts'
-import { startAltoServer, startCeiling, type AltoChild as ServerChild } from '../lib/alto-child.ts'
+import { canPin, startAltoServer, startCeiling, type AltoChild as ServerChild } from '../lib/alto-child.ts'
 import { runWrk, type WrkResult } from '../lib/wrk.ts'
 
 const { values: flags } = parseArgs({
@@ -107,25 +110,52 @@ const lineupServers = new Set<ServerChild>()
 
 const paused = new Set<ServerChild>()
 
-async function load(server: ServerChild, url: string, body: string | { file: string }, seconds: number): Promise<Run> {
+/**
+ * CPUs of the `-pinned` runs: the server (all its threads) on one, wrk on the other, so that each
+ * server has exactly one core for all its work and the scheduler never puts wrk beside it
+ * (bench/lib/alto-child.ts `canPin`). The other runs leave every process free on both CPUs.
+ */
+const SERVER_CPU = '0'
+const WRK_CPU = '1'
+const pinning = canPin()
+/** Whether each server is pinned now (absent: never pinned, free). */
+const pinnedNow = new Map<ServerChild, boolean>()
+
+interface Entry {
+  name: string
+  server: ServerChild
+  url: string
+  /** Distinct request bodies, one per line (default: the one request). */
+  body?: { file: string }
+  pinned: boolean
+}
+
+async function load(entry: Entry, body: string | { file: string }, seconds: number): Promise<Run> {
+  const server = entry.server
   for (const other of lineupServers) {
     if (other === server || paused.has(other)) continue
     other.pause()
     paused.add(other)
   }
-  if (paused.delete(server)) {
+  // Moved threads start cold: a server is pinned or freed before it settles, not as its run starts.
+  const moved = pinning && pinnedNow.get(server) !== entry.pinned
+  if (moved) {
+    server.pin(entry.pinned ? SERVER_CPU : undefined)
+    pinnedNow.set(server, entry.pinned)
+  }
+  if (paused.delete(server) || moved) {
     server.resume()
     // A server's overload guard saw the pause as one very late tick; older checkouts (--before)
     // shed the next half second for it, so every resumed server gets a second to settle.
     await new Promise((resolve) => setTimeout(resolve, 1200))
   }
-  return measure(server, url, body, seconds)
+  return measure(server, entry.url, body, seconds, pinning && entry.pinned ? WRK_CPU : undefined)
 }
 
-async function measure(server: ServerChild, url: string, body: string | { file: string }, seconds: number): Promise<Run> {
+async function measure(server: ServerChild, url: string, body: string | { file: string }, seconds: number, cpus: string | undefined): Promise<Run> {
   const cpuBefore = server.cpuSeconds()
   const bodies = typeof body === 'string' ? { body } : { bodiesFile: body.file }
-  const result = await runWrk({ url, method: 'POST', headers: ECS_HEADERS, ...bodies, connections, durationS: seconds })
+  const result = await runWrk({ url, method: 'POST', headers: ECS_HEADERS, ...bodies, connections, durationS: seconds, ...(cpus ? { cpus } : {}) })
   const cpuSeconds = server.cpuSeconds() - cpuBefore
   if (result.errors > 0 || result.non2xx3xx > 0 || result.requests === 0) {
     throw new Error(`${url}: ${result.requests} requests, ${result.non2xx3xx} not answered 2xx, ${result.errors} socket errors`)
@@ -163,33 +193,38 @@ async function main(): Promise<void> {
     writeFileSync(bodyFile, answerBytes)
 
     const ceiling = await startCeiling(bodyFile).then((s) => (servers.push(s), s))
-    const lineup: { name: string; server: ServerChild; url: string; body?: { file: string } }[] = [
-      { name: 'ceiling', server: ceiling, url: ceiling.url },
-      { name: 'alto', server: alto, url: ecsUrl },
-      { name: 'alto-distinct', server: alto, url: ecsUrl, body: { file: distinctFile } },
+    const lineup: Entry[] = [
+      { name: 'ceiling', server: ceiling, url: ceiling.url, pinned: false },
+      { name: 'alto', server: alto, url: ecsUrl, pinned: false },
+      { name: 'alto-distinct', server: alto, url: ecsUrl, body: { file: distinctFile }, pinned: false },
     ]
+    if (pinning) lineup.push({ name: 'ceiling-pinned', server: ceiling, url: ceiling.url, pinned: true }, { name: 'alto-pinned', server: alto, url: ecsUrl, pinned: true })
     if (flags.before) {
       const before = await startAltoServer({ args: ['--config', configFile, '--port', '0'], root: flags.before }).then((s) => (servers.push(s), s))
       const url = await ecsUri(before.url)
-      lineup.push({ name: 'before', server: before, url }, { name: 'before-distinct', server: before, url, body: { file: distinctFile } })
+      lineup.push({ name: 'before', server: before, url, pinned: false }, { name: 'before-distinct', server: before, url, body: { file: distinctFile }, pinned: false })
     }
     if (!flags['no-workers']) {
       const alto2 = await startAltoServer({ args: ['--config', configFile, '--port', '0', '--workers', '2'] }).then((s) => (servers.push(s), s))
       const ceiling2 = await startCeiling(bodyFile, 2).then((s) => (servers.push(s), s))
       lineup.push(
-        { name: 'ceiling-w2', server: ceiling2, url: ceiling2.url },
-        { name: 'alto-w2', server: alto2, url: await ecsUri(alto2.url) },
-        { name: 'alto-w2-distinct', server: alto2, url: await ecsUri(alto2.url), body: { file: distinctFile } },
+        { name: 'ceiling-w2', server: ceiling2, url: ceiling2.url, pinned: false },
+        { name: 'alto-w2', server: alto2, url: await ecsUri(alto2.url), pinned: false },
+        { name: 'alto-w2-distinct', server: alto2, url: await ecsUri(alto2.url), body: { file: distinctFile }, pinned: false },
       )
     }
     for (const entry of lineup) lineupServers.add(entry.server)
     log(`ECS 1x100 ordinal: request ${body.length} B, answer ${answerBytes.length} B; wrk 1 thread, ${connections} connections, ${reps} x ${durationS} s`)
-    for (const entry of lineup) await load(entry.server, entry.url, entry.body ?? body, warmupS)
+    for (const entry of lineup) await load(entry, entry.body ?? body, warmupS)
 
     const runs = new Map<string, Run[]>(lineup.map((e) => [e.name, []]))
     for (let rep = 0; rep < reps; rep++) {
-      for (const entry of lineup) {
-        const run = await load(entry.server, entry.url, entry.body ?? body, durationS)
+      // Each repetition starts one entry further along the line-up, so that no entry always comes
+      // after the same one (a run is a little faster or slower depending on what ran, or how long
+      // its server was paused, before it: docs/performance.md).
+      const order = lineup.map((_, i) => lineup[(i + rep) % lineup.length]!)
+      for (const entry of order) {
+        const run = await load(entry, entry.body ?? body, durationS)
         runs.get(entry.name)!.push(run)
         log(`  rep ${rep + 1} ${entry.name.padEnd(10)} ${run.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${run.p50Ms.toFixed(2)} ms  p99 ${run.p99Ms.toFixed(2)} ms  server CPU ${(run.cpuSeconds / run.durationS).toFixed(2)} cores`)
       }
@@ -210,6 +245,13 @@ async function main(): Promise<void> {
       versus(figure('ecs.distinct.p99', 'ECS, distinct requests: p99 latency', 'ms', of('alto-distinct', p99)), 'bare node:http p99', of('ceiling', p99)),
       versus(figure('ecs.distinct.cpu', 'ECS, distinct requests: server CPU per request', 'us', of('alto-distinct', cpuUs)), 'bare node:http', of('ceiling', cpuUs)),
     ]
+    if (runs.has('alto-pinned')) {
+      figures.push(
+        versus(figure('ecs.pinned.rps', 'ECS 1x100 ordinal, pinned (server on one CPU, wrk on the other): requests/s', 'req/s', of('alto-pinned', rps)), 'bare node:http, pinned', of('ceiling-pinned', rps)),
+        versus(figure('ecs.pinned.p99', 'ECS 1x100 ordinal, pinned: p99 latency', 'ms', of('alto-pinned', p99)), 'bare node:http p99, pinned', of('ceiling-pinned', p99)),
+        versus(figure('ecs.pinned.cpu', 'ECS 1x100 ordinal, pinned: server CPU per request', 'us', of('alto-pinned', cpuUs)), 'bare node:http, pinned', of('ceiling-pinned', cpuUs)),
+      )
+    }
     if (runs.has('before')) {
       figures.push(
         versus(figure('before.rps', 'ECS, same request: requests/s, this checkout', 'req/s', of('alto', rps)), `--before ${flags.before}`, of('before', rps)),
@@ -227,9 +269,9 @@ async function main(): Promise<void> {
     }
     writeReport({
       bench: 'ecs',
-      method: `wrk -t1 -c${connections}, ${reps} alternating runs of ${durationS} s after ${warmupS} s warm-up; ECS POST 1 src x 100 dsts (${body.length} B in, ${answerBytes.length} B out), ${pidCount} PIDs, ordinal routingcost; ceiling = bare node:http answering the same bytes`,
+      method: `wrk -t1 -c${connections}, ${reps} alternating runs of ${durationS} s after ${warmupS} s warm-up; ECS POST 1 src x 100 dsts (${body.length} B in, ${answerBytes.length} B out), ${pidCount} PIDs, ordinal routingcost; ceiling = bare node:http answering the same bytes; every process free on all CPUs${pinning ? `; -pinned runs: server on CPU ${SERVER_CPU}, wrk on CPU ${WRK_CPU}` : ' (no -pinned runs: fewer than 2 CPUs or no taskset)'}; each repetition starts one entry further along the line-up`,
       figures,
-      notes: ['wrk, the servers and this script share the 2 cores: wrk takes about one of them.'],
+      notes: ['wrk, the servers and this script share the 2 cores: wrk takes about one of them.', 'Servers not under load are paused (SIGSTOP) during each run.'],
     })
     for (const f of figures) log(`${f.name}: ${f.value.toFixed(2)} ${f.unit}${f.ratio === undefined ? '' : ` = ${f.ratio.toFixed(2)} x ${f.baseline!.name} (${f.baseline!.value.toFixed(2)})`}${f.goal ? ` goal ${f.goal}: ${f.met ? 'met' : 'NOT met'}` : ''}`)
   } finally {

@@ -6,9 +6,9 @@
  * `listening on <URL>` line, sampled for memory and CPU time (/proc, Linux; a cluster's workers
  * included), and always stopped, whatever happens to the bench (exit, signals, a failed start).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { fileURLToPath } from 'node:url'
@@ -44,6 +44,11 @@ export interface AltoChild {
    */
   pause(): void
   resume(): void
+  /**
+   * Run the process and its children, every thread, on these CPUs only (`taskset -a -p -c`, e.g.
+   * `0`), or on all of them again with no argument. See `canPin`.
+   */
+  pin(cpus?: string): void
   /** SIGTERM (graceful: a --cpu-prof profile is written), SIGKILL after `graceMs`. */
   stop(graceMs?: number): Promise<void>
 }
@@ -116,6 +121,9 @@ export function startProcess(argv: string[], options: { listening: RegExp; cwd?:
       }
     }
   }
+  const pin = (cpus = `0-${availableParallelism() - 1}`) => {
+    for (const pid of [child.pid!, ...childrenOf(child.pid!)]) spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { stdio: 'ignore' })
+  }
   const pause = () => signalAll('SIGSTOP')
   const resume = () => signalAll('SIGCONT')
   const stop = async (graceMs = 10_000) => {
@@ -150,9 +158,17 @@ export function startProcess(argv: string[], options: { listening: RegExp; cwd?:
       child.stdout!.removeAllListeners('data')
       child.stdout!.resume()
       const pid = child.pid!
-      resolve({ pid, match: m, startMs, memory: () => memoryOf(pid), cpuSeconds: () => cpuSecondsOf(pid), stderr, pause, resume, stop })
+      resolve({ pid, match: m, startMs, memory: () => memoryOf(pid), cpuSeconds: () => cpuSecondsOf(pid), stderr, pause, resume, pin, stop })
     })
   })
+}
+
+/**
+ * Whether servers and the load generator can be given CPUs of their own: two CPUs or more, and
+ * util-linux's `taskset` (Linux).
+ */
+export function canPin(): boolean {
+  return availableParallelism() >= 2 && spawnSync('taskset', ['-V'], { stdio: 'ignore' }).status === 0
 }
 
 function memoryOf(pid: number): { rssMb: number; peakMb: number } {

@@ -27,6 +27,8 @@ export interface WrkOptions {
   threads?: number
   durationS: number
   timeoutS?: number
+  /** Run wrk on these CPUs only (`taskset -c`, e.g. `1`). */
+  cpus?: string
 }
 
 export interface WrkResult {
@@ -108,7 +110,8 @@ export function runWrk(options: WrkOptions): Promise<WrkResult> {
     options.url,
   ]
   return new Promise((resolve, reject) => {
-    execFile('wrk', args, { timeout: (options.durationS + 30) * 1000 }, (error, stdout, stderr) => {
+    const [command, argv] = options.cpus === undefined ? ['wrk', args] : ['taskset', ['-c', options.cpus, 'wrk', ...args]]
+    execFile(command, argv, { timeout: (options.durationS + 30) * 1000 }, (error, stdout, stderr) => {
       rmSync(dir, { recursive: true, force: true })
       if (error) {
         const missing = (error as NodeJS.ErrnoException).code === 'ENOENT'
