@@ -25,27 +25,30 @@ export interface LogDestination {
   write(text: string): unknown
 }
 
+/** The constant pieces of a line, as bytes. */
+const HEAD = Buffer.from(`{"level":${INFO},"time":`)
+const MS = Buffer.from(',"ms":')
+const TAIL = Buffer.from(',"msg":"request"}\n')
+/** The most bytes of the two numbers of a line (time, ms) and the status: digits and a point. */
+const NUMBER_BYTES = 3 * 24
+
 export class AccessLog {
   readonly #logger: Logger
   #destination: LogDestination | undefined
   /** `,"pid":…,"hostname":"…","reqId":"`: the logger's bindings as pino writes them after the time, and the next key. */
-  readonly #bindingsReqId: string
-  readonly #bindingsAscii: boolean
+  readonly #bindingsReqId: Buffer
   /**
    * Lines waiting to be written, as bytes outside the JavaScript heap: kept up to 100 ms as
    * strings, they would outlive young-generation collections and be promoted to the old
-   * generation, which only a full (and longer) collection frees.
+   * generation, which only a full (and longer) collection frees. Each line is written straight
+   * into it, piece by piece, so that a line makes no string at all.
    */
   readonly #queue = Buffer.allocUnsafeSlow(FLUSH_BYTES)
   #length = 0
   #url: string | undefined = ''
   #method = ''
-  /** `","method":"…","url":"…","status":` for the last method and URL. */
-  #middle = ''
-  #urlAscii = true
-  /** The last `Date.now()` and its text: many lines share a millisecond. */
-  #now = 0
-  #nowText = '0'
+  /** `","method":"…","url":"…","status":` for the last method and URL, as bytes. */
+  #middle = Buffer.alloc(0)
   #timer: NodeJS.Timeout | undefined
   readonly #flush = () => this.flush()
 
@@ -55,47 +58,52 @@ export class AccessLog {
     this.#destination = destination
     // Pino keeps its base fields and bindings as the very text it writes (pino.symbols is its API for this).
     const chindings = (logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym]
-    const bindings = typeof chindings === 'string' ? chindings : ''
-    this.#bindingsAscii = isAscii(bindings)
-    this.#bindingsReqId = `${bindings},"reqId":"`
+    this.#bindingsReqId = Buffer.from(`${typeof chindings === 'string' ? chindings : ''},"reqId":"`)
     if (typeof chindings !== 'string') this.#destination = undefined // not a logger whose format we know: use logger.info
   }
 
   record(reqId: string, method: string, url: string | undefined, status: number, ms: number): void {
     if (this.#logger.levelVal > INFO) return
-    // Hundredths of a millisecond, as an integer: formatted below without a float-to-text conversion.
+    // Hundredths of a millisecond, as an integer: written below without a float-to-text conversion.
     const hundredths = Math.round(ms * 100)
     if (this.#destination === undefined) {
       this.#logger.info({ reqId, method, url, status, ms: hundredths / 100 }, 'request')
       return
     }
-    // reqId and method are ours (no characters to escape); the URL is the client's. Clients
-    // ask for the same few URLs, so the text from the method to the status is kept for the last one.
+    // The URL is the client's, escaped as JSON; clients ask for the same few URLs, so the bytes
+    // from the method to the status are kept for the last one.
     if (url !== this.#url || method !== this.#method) {
       this.#url = url
       this.#method = method
-      const urlJson = JSON.stringify(url ?? '')
-      this.#middle = `","method":"${method}","url":${urlJson},"status":`
-      this.#urlAscii = isAscii(urlJson)
+      this.#middle = Buffer.from(`","method":${JSON.stringify(method)},"url":${JSON.stringify(url ?? '')},"status":`)
     }
-    const now = Date.now()
-    if (now !== this.#now) {
-      this.#now = now
-      this.#nowText = String(now)
-    }
-    const line = `{"level":${INFO},"time":${this.#nowText}${this.#bindingsReqId}${reqId}${this.#middle}${status},"ms":${decimal(hundredths)},"msg":"request"}\n`
-    // An all-ASCII line is its own bytes (latin1 copies them); otherwise a UTF-16 unit takes at most 3 bytes of UTF-8.
-    const ascii = this.#urlAscii && this.#bindingsAscii
-    const most = ascii ? line.length : 3 * line.length
+    // reqId is ours (hex and base 36); any other text goes through JSON escaping, as UTF-8.
+    const id = plain(reqId) ? reqId : JSON.stringify(reqId).slice(1, -1)
+    const most = HEAD.length + this.#bindingsReqId.length + 3 * id.length + this.#middle.length + MS.length + TAIL.length + NUMBER_BYTES
     if (this.#length + most > this.#queue.length) {
       this.flush()
       if (most > this.#queue.length) {
-        this.#destination.write(line) // longer than the queue itself (a huge URL): on its own
+        // Longer than the queue itself (a huge URL): on its own.
+        const line = Buffer.allocUnsafe(most)
+        this.#destination.write(line.toString('utf8', 0, this.#format(line, 0, id, status, hundredths)))
         return
       }
     }
-    this.#length += this.#queue.write(line, this.#length, ascii ? 'latin1' : 'utf8')
+    this.#length = this.#format(this.#queue, this.#length, id, status, hundredths)
     if (this.#timer === undefined) this.#timer = setTimeout(this.#flush, FLUSH_MS).unref()
+  }
+
+  /** Write one line into `target` at `at`; returns where it ends. */
+  #format(target: Buffer, at: number, id: string, status: number, hundredths: number): number {
+    at = put(target, at, HEAD)
+    at = writeInteger(target, at, Date.now())
+    at = put(target, at, this.#bindingsReqId)
+    at = id === '' ? at : plain(id) ? writeAscii(target, at, id) : at + target.write(id, at, 'utf8')
+    at = put(target, at, this.#middle)
+    at = writeInteger(target, at, status)
+    at = put(target, at, MS)
+    at = writeHundredths(target, at, hundredths)
+    return put(target, at, TAIL)
   }
 
   /** Hand the queued lines to the destination now. */
@@ -109,19 +117,53 @@ export class AccessLog {
   }
 }
 
-function isAscii(text: string): boolean {
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0x7f) return false
+function put(target: Buffer, at: number, bytes: Buffer): number {
+  target.set(bytes, at)
+  return at + bytes.length
+}
+
+/** Whether text is printable ASCII with nothing JSON escapes (no quote, backslash or control character). */
+function plain(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false
+  }
   return true
 }
 
+function writeAscii(target: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) target[at++] = text.charCodeAt(i)
+  return at
+}
+
+/** A non-negative integer (below 2^53) in decimal digits. */
+function writeInteger(target: Buffer, at: number, n: number): number {
+  let digits = 1
+  for (let rest = n; rest >= 10; rest = Math.floor(rest / 10)) digits++
+  const end = at + digits
+  for (let i = end - 1; i >= at; i--) {
+    const next = Math.floor(n / 10)
+    target[i] = 0x30 + (n - next * 10)
+    n = next
+  }
+  return end
+}
+
 /**
- * `n / 100` as JavaScript (and so pino) writes it: 41 → `0.41`, 150 → `1.5`, 7 → `0.07`, 300 → `3`,
- * for a non-negative integer `n`. Small integers have cached texts; a float's does not.
+ * `n / 100` as JavaScript (and so pino) writes it, for a non-negative integer `n`: 41 → `0.41`,
+ * 150 → `1.5`, 7 → `0.07`, 300 → `3`.
  */
-export function decimal(n: number): string {
+export function writeHundredths(target: Buffer, at: number, n: number): number {
   const whole = Math.floor(n / 100)
   const cents = n - whole * 100
-  if (cents === 0) return String(whole)
-  if (cents % 10 === 0) return `${whole}.${cents / 10}`
-  return cents < 10 ? `${whole}.0${cents}` : `${whole}.${cents}`
+  at = writeInteger(target, at, whole)
+  if (cents === 0) return at
+  target[at++] = 0x2e // .
+  if (cents % 10 === 0) {
+    target[at++] = 0x30 + cents / 10
+    return at
+  }
+  target[at++] = 0x30 + Math.floor(cents / 10)
+  target[at++] = 0x30 + (cents % 10)
+  return at
 }

@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
-import { AccessLog, decimal } from '../../src/server/access-log.ts'
+import { AccessLog, writeHundredths } from '../../src/server/access-log.ts'
 
 /** A destination that records each write. */
 function recorder(): { writes: string[]; write(text: string): void } {
@@ -97,8 +97,10 @@ test('without a destination of its own, each line goes through logger.info, in t
 })
 
 test('durations are written as JavaScript writes them, rounded to hundredths', () => {
-  for (let n = 0; n < 200_000; n++) assert.equal(decimal(n), String(n / 100), `hundredths ${n}`)
-  for (const n of [1e7 + 1, 123_456_789, 2 ** 31 + 7]) assert.equal(decimal(n), String(n / 100))
+  const bytes = Buffer.alloc(64)
+  const text = (n: number) => bytes.toString('latin1', 1, writeHundredths(bytes, 1, n))
+  for (let n = 0; n < 200_000; n++) assert.equal(text(n), String(n / 100), `hundredths ${n}`)
+  for (const n of [1e7 + 1, 123_456_789, 2 ** 31 + 7, 2 ** 40 + 3]) assert.equal(text(n), String(n / 100))
   const ours = recorder()
   const theirs = recorder()
   const log = new AccessLog(pino({ level: 'info' }, ours), ours)
@@ -121,6 +123,9 @@ test('non-ASCII text in the bindings or the URL is written as UTF-8, like pino',
     log.record('id', 'GET', url, 200, 1)
     reference.info({ reqId: 'id', method: 'GET', url, status: 200, ms: 1 }, 'request')
   }
+  // Request ids are ours, but one from elsewhere is escaped as pino would.
+  log.record('id "q"\\\u00e9\n', 'GET', '/', 200, 1)
+  reference.info({ reqId: 'id "q"\\\u00e9\n', method: 'GET', url: '/', status: 200, ms: 1 }, 'request')
   log.flush()
   const strip = (text: string) => text.replace(/"time":\d+/g, '"time":0')
   assert.equal(strip(ours.writes.join('')), strip(theirs.writes.join('')))
