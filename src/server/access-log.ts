@@ -45,10 +45,14 @@ export class AccessLog {
    */
   readonly #queue = Buffer.allocUnsafeSlow(FLUSH_BYTES)
   #length = 0
+  /** Whether every queued byte is ASCII (then the queue is read as latin1: no UTF-8 decoding). */
+  #queueAscii = true
   #url: string | undefined = ''
   #method = ''
   /** `","method":"…","url":"…","status":` for the last method and URL, as bytes. */
   #middle = Buffer.alloc(0)
+  #middleAscii = true
+  readonly #bindingsAscii: boolean
   #timer: NodeJS.Timeout | undefined
   readonly #flush = () => this.flush()
 
@@ -59,6 +63,7 @@ export class AccessLog {
     // Pino keeps its base fields and bindings as the very text it writes (pino.symbols is its API for this).
     const chindings = (logger as unknown as Record<symbol, unknown>)[pino.symbols.chindingsSym]
     this.#bindingsReqId = Buffer.from(`${typeof chindings === 'string' ? chindings : ''},"reqId":"`)
+    this.#bindingsAscii = ascii(this.#bindingsReqId)
     if (typeof chindings !== 'string') this.#destination = undefined // not a logger whose format we know: use logger.info
   }
 
@@ -76,6 +81,7 @@ export class AccessLog {
       this.#url = url
       this.#method = method
       this.#middle = Buffer.from(`","method":${JSON.stringify(method)},"url":${JSON.stringify(url ?? '')},"status":`)
+      this.#middleAscii = ascii(this.#middle)
     }
     // reqId is ours (hex and base 36); any other text goes through JSON escaping, as UTF-8.
     const id = plain(reqId) ? reqId : JSON.stringify(reqId).slice(1, -1)
@@ -90,6 +96,7 @@ export class AccessLog {
       }
     }
     this.#length = this.#format(this.#queue, this.#length, id, status, hundredths)
+    if (!(this.#middleAscii && this.#bindingsAscii && plain(id))) this.#queueAscii = false
     if (this.#timer === undefined) this.#timer = setTimeout(this.#flush, FLUSH_MS).unref()
   }
 
@@ -111,8 +118,9 @@ export class AccessLog {
     clearTimeout(this.#timer)
     this.#timer = undefined
     if (this.#length === 0) return
-    const text = this.#queue.toString('utf8', 0, this.#length)
+    const text = this.#queue.toString(this.#queueAscii ? 'latin1' : 'utf8', 0, this.#length)
     this.#length = 0
+    this.#queueAscii = true
     this.#destination!.write(text)
   }
 }
@@ -128,6 +136,11 @@ function plain(text: string): boolean {
     const c = text.charCodeAt(i)
     if (c < 0x20 || c > 0x7e || c === 0x22 || c === 0x5c) return false
   }
+  return true
+}
+
+function ascii(bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 0x7f) return false
   return true
 }
 
