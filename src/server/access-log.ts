@@ -10,8 +10,8 @@
  * measured 14 µs per request). So when the server owns its logger and destination, lines are
  * formatted here, queued as bytes, and written together when 64 KiB are queued or 100 ms after the
  * first (as nginx's `access_log … buffer= flush=` does), and when the server closes. A logger
- * given from outside (tests, embedding applications)
- * gets each line through `logger.info` instead, in whatever format it was set up with.
+ * given from outside (tests, embedding applications) gets each line through `logger.info`
+ * instead, in whatever format it was set up with.
  */
 import { pino, type Logger } from 'pino'
 
@@ -84,28 +84,29 @@ export class AccessLog {
       this.#middleAscii = ascii(this.#middle)
     }
     // reqId is ours (hex and base 36); any other text goes through JSON escaping, as UTF-8.
-    const id = plain(reqId) ? reqId : JSON.stringify(reqId).slice(1, -1)
+    const idPlain = plain(reqId)
+    const id = idPlain ? reqId : JSON.stringify(reqId).slice(1, -1)
     const most = HEAD.length + this.#bindingsReqId.length + 3 * id.length + this.#middle.length + MS.length + TAIL.length + NUMBER_BYTES
     if (this.#length + most > this.#queue.length) {
       this.flush()
       if (most > this.#queue.length) {
         // Longer than the queue itself (a huge URL): on its own.
         const line = Buffer.allocUnsafe(most)
-        this.#destination.write(line.toString('utf8', 0, this.#format(line, 0, id, status, hundredths)))
+        this.#destination.write(line.toString('utf8', 0, this.#format(line, 0, id, idPlain, status, hundredths)))
         return
       }
     }
-    this.#length = this.#format(this.#queue, this.#length, id, status, hundredths)
-    if (!(this.#middleAscii && this.#bindingsAscii && plain(id))) this.#queueAscii = false
+    this.#length = this.#format(this.#queue, this.#length, id, idPlain, status, hundredths)
+    if (!(idPlain && this.#middleAscii && this.#bindingsAscii)) this.#queueAscii = false
     if (this.#timer === undefined) this.#timer = setTimeout(this.#flush, FLUSH_MS).unref()
   }
 
-  /** Write one line into `target` at `at`; returns where it ends. */
-  #format(target: Buffer, at: number, id: string, status: number, hundredths: number): number {
+  /** Write one line into `target` at `at`; returns where it ends. `idPlain`: `id` is printable ASCII. */
+  #format(target: Buffer, at: number, id: string, idPlain: boolean, status: number, hundredths: number): number {
     at = put(target, at, HEAD)
     at = writeInteger(target, at, Date.now())
     at = put(target, at, this.#bindingsReqId)
-    at = id === '' ? at : plain(id) ? writeAscii(target, at, id) : at + target.write(id, at, 'utf8')
+    at = idPlain ? writeAscii(target, at, id) : at + target.write(id, at, 'utf8')
     at = put(target, at, this.#middle)
     at = writeInteger(target, at, status)
     at = put(target, at, MS)
