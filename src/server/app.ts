@@ -74,6 +74,8 @@ export interface AltoServerOptions extends ServerOptions {
   fastLane?: boolean
   /** Bytes of POST answers kept for repeated requests (server/answer-cache.ts; default 16 MiB, 0 = none). */
   answerCacheBytes?: number
+  /** The longest a fast-lane answer waits to be written with the rest of its event-loop turn (server/write-batch.ts; default 1 ms, 0 = each at once). */
+  writeBatchMs?: number
 }
 
 export function createAltoServer(initial: Snapshot, options: AltoServerOptions = {}): AltoServer {
@@ -130,6 +132,7 @@ export function createAltoServer(initial: Snapshot, options: AltoServerOptions =
       metrics,
       ids,
       ...(options.answerCacheBytes !== undefined ? { answerCacheBytes: options.answerCacheBytes } : {}),
+      ...(options.writeBatchMs !== undefined ? { writeBatchMs: options.writeBatchMs } : {}),
     })
     : undefined
   const route = (handler: (request: IncomingMessage, response: ServerResponse) => void) => (request: IncomingMessage, response: ServerResponse) => {

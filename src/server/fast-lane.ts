@@ -14,6 +14,9 @@
  * 413), chunked bodies, attestation requests (`Prefer`; with signing on, every GET, since every
  * GET answer is signed), update streams, the IRD, HEAD, and every request while the server is
  * closing. A server with authentication sends everything through fastify.
+ *
+ * Answers are written at the end of the event-loop turn that computed them, together with the
+ * turn's other answers (server/write-batch.ts): a client waiting for several is then woken once.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { promisify } from 'node:util'
@@ -30,6 +33,7 @@ import { GZIP_THRESHOLD } from './prepared-body.ts'
 import type { RateLimiter } from './rate-limit.ts'
 import type { RequestIds } from './request-id.ts'
 import type { AccessList } from './security.ts'
+import { WriteBatch } from './write-batch.ts'
 import type { Resource, ResourceKind, ResourceTable } from './resources.ts'
 
 const gzipAsync = promisify(gzip)
@@ -58,11 +62,15 @@ export interface FastLaneOptions {
   ids: RequestIds
   /** Bytes of answers kept for repeated requests (server/answer-cache.ts); 0 keeps none. */
   answerCacheBytes?: number
+  /** The longest an answer waits to be written with the rest of its event-loop turn (server/write-batch.ts); 0 writes each at once. */
+  writeBatchMs?: number
 }
 
 export class FastLane {
   readonly #o: FastLaneOptions
   readonly cache: AnswerCache<ResourceTable>
+  /** Answers waiting for the end of their turn (server/write-batch.ts). */
+  readonly batch: WriteBatch
   /** Requests answered here, for tests and metrics. */
   taken = 0
 
@@ -74,6 +82,7 @@ export class FastLane {
     this.#ids = options.ids
     this.#leave = () => options.overload.leave()
     this.cache = new AnswerCache(options.answerCacheBytes)
+    this.batch = new WriteBatch(options.writeBatchMs ?? 1, (error) => options.logger.error({ err: error }, 'writing an answer failed'))
   }
 
   /** Answer the request here if it qualifies; false leaves it, unread, to fastify. */
@@ -121,9 +130,11 @@ export class FastLane {
     const finish = (status: number, payload?: Buffer, encoding?: string) => {
       if (payload) headers.push('content-length', String(payload.length))
       if (encoding) headers.push('content-encoding', encoding)
-      response.writeHead(status, headers)
-      response.end(payload)
-      this.#done(resource.kind, id, 'GET', request.url, status, started)
+      this.batch.add(response, () => {
+        response.writeHead(status, headers)
+        response.end(payload)
+        this.#done(resource.kind, id, 'GET', request.url, status, started)
+      })
     }
     if (ifNoneMatch(request.headers['if-none-match'], body.etag)) {
       finish(304)
@@ -194,9 +205,11 @@ export class FastLane {
       headers.push('x-request-id', id, 'content-type', type, 'content-length', String(payload.length))
     }
     if (encoding !== undefined) headers.push('content-encoding', encoding)
-    response.writeHead(status, headers)
-    response.end(payload)
-    this.#done(kind, id, 'POST', request.url, status, started)
+    this.batch.add(response, () => {
+      response.writeHead(status, headers)
+      response.end(payload)
+      this.#done(kind, id, 'POST', request.url, status, started)
+    })
   }
 
   /** Count and log one answered request. */
