@@ -9,7 +9,9 @@
  * Request: POST /endpointcost/lookup, 1 source and 100 destinations (50 IPv4, 50 IPv6) on a
  * 256-PID network, cost type ordinal routingcost. Load: `wrk`, one thread, 50 keep-alive
  * connections. Ceiling: a bare `node:http` server (bench/lib/ceiling-server.ts) that reads the same
- * request and answers with the very bytes the ALTO server answered, pre-built. Each server runs in
+ * request and answers with the very bytes the ALTO server answered, pre-built, each as it is ready;
+ * beside it, the same server writing the answers of each event-loop turn together as ALTOkit does
+ * (src/server/write-batch.ts), to show what that alone is worth. Each server runs in
  * its own process, started once and warmed up; then the runs alternate (ceiling, ALTO, ...) so that
  * drifts of the machine hit both alike, each repetition starting one entry further along. Figures
  * are medians over the repetitions. Every process is free on both CPUs, as the issue's method has
@@ -193,10 +195,12 @@ async function main(): Promise<void> {
     writeFileSync(bodyFile, answerBytes)
 
     const ceiling = await startCeiling(bodyFile).then((s) => (servers.push(s), s))
+    const batchedCeiling = await startCeiling(bodyFile, 1, true).then((s) => (servers.push(s), s))
     const lineup: Entry[] = [
       { name: 'ceiling', server: ceiling, url: ceiling.url, pinned: false },
       { name: 'alto', server: alto, url: ecsUrl, pinned: false },
       { name: 'alto-distinct', server: alto, url: ecsUrl, body: { file: distinctFile }, pinned: false },
+      { name: 'ceiling-batched', server: batchedCeiling, url: batchedCeiling.url, pinned: false },
     ]
     if (pinning) lineup.push({ name: 'ceiling-pinned', server: ceiling, url: ceiling.url, pinned: true }, { name: 'alto-pinned', server: alto, url: ecsUrl, pinned: true })
     if (flags.before) {
@@ -241,6 +245,8 @@ async function main(): Promise<void> {
       { ...p99Figure, goal: '<= 2 x ceiling p99', met: p99Figure.ratio! <= 2 },
       versus(figure('ecs.p50', 'ECS 1x100 ordinal: p50 latency', 'ms', of('alto', (r) => r.p50Ms)), 'bare node:http p50', of('ceiling', (r) => r.p50Ms)),
       versus(figure('ecs.cpu', 'ECS 1x100 ordinal: server CPU per request', 'us', of('alto', cpuUs)), 'bare node:http', of('ceiling', cpuUs)),
+      versus(figure('ecs.batched.rps', 'ECS 1x100 ordinal: requests/s, against a bare server that batches writes as ALTOkit does', 'req/s', of('alto', rps)), 'bare node:http, batched writes', of('ceiling-batched', rps)),
+      versus(figure('ecs.batched.cpu', 'ECS 1x100 ordinal: server CPU per request, against the batching bare server', 'us', of('alto', cpuUs)), 'bare node:http, batched writes', of('ceiling-batched', cpuUs)),
       versus(figure('ecs.distinct.rps', `ECS, ${DISTINCT} distinct requests (no cache hits): requests/s`, 'req/s', of('alto-distinct', rps)), 'bare node:http, same bytes', of('ceiling', rps)),
       versus(figure('ecs.distinct.p99', 'ECS, distinct requests: p99 latency', 'ms', of('alto-distinct', p99)), 'bare node:http p99', of('ceiling', p99)),
       versus(figure('ecs.distinct.cpu', 'ECS, distinct requests: server CPU per request', 'us', of('alto-distinct', cpuUs)), 'bare node:http', of('ceiling', cpuUs)),

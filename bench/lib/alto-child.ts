@@ -68,9 +68,12 @@ export function startAltoServer(options: StartOptions): Promise<AltoChild> {
   return startServer([...(options.nodeFlags ?? []), 'bin/alto.js', 'serve', ...options.args], options.root ?? root, options.timeoutMs)
 }
 
-/** A bare node:http server answering every request with `bodyFile`'s bytes; WORKERS > 1: a cluster. */
-export function startCeiling(bodyFile: string, workers = 1): Promise<AltoChild> {
-  return startServer(['--import', 'tsx', CEILING, bodyFile, String(workers)], root)
+/**
+ * A bare node:http server answering every request with `bodyFile`'s bytes; WORKERS > 1: a cluster;
+ * `batched`: writing the answers of each event-loop turn together, as the fast lane does.
+ */
+export function startCeiling(bodyFile: string, workers = 1, batched = false): Promise<AltoChild> {
+  return startServer(['--import', 'tsx', CEILING, bodyFile, String(workers), ...(batched ? ['batched'] : [])], root)
 }
 
 function startServer(argv: string[], cwd: string, timeoutMs = 120_000): Promise<AltoChild> {

@@ -2,17 +2,19 @@
  * The ceiling of an HTTP benchmark on this machine: a bare `node:http` server that reads the request
  * body and answers with pre-built bytes, with no routing, parsing, validation or logging.
  *
- *   node --import tsx bench/lib/ceiling-server.ts BODY_FILE [WORKERS]
+ *   node --import tsx bench/lib/ceiling-server.ts BODY_FILE [WORKERS] [batched]
  *
  * With WORKERS > 1 it forks that many node:cluster workers sharing the socket, like `alto serve
- * --workers N`.
+ * --workers N`. With `batched`, the answers of one event-loop turn are written together at its end,
+ * as ALTOkit's fast lane writes them (src/server/write-batch.ts); without it, each as it is ready.
  */
 import cluster from 'node:cluster'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:http'
+import { createServer, type ServerResponse } from 'node:http'
 
-const [bodyFile, workerArg] = process.argv.slice(2)
+const [bodyFile, workerArg, mode] = process.argv.slice(2)
 const workers = Number(workerArg ?? 1)
+const batched = mode === 'batched'
 const body = readFileSync(bodyFile!)
 const headers = { 'content-type': 'application/json', 'content-length': String(body.length) }
 
@@ -31,9 +33,15 @@ if (workers > 1 && cluster.isPrimary) {
     process.exit(0)
   })
 } else {
+  const pending: ServerResponse[] = []
+  const flush = () => {
+    for (const response of pending) response.writeHead(200, headers).end(body)
+    pending.length = 0
+  }
   const server = createServer((request, response) => {
     request.on('data', () => {})
-    request.on('end', () => response.writeHead(200, headers).end(body))
+    if (batched) request.on('end', () => pending.push(response) === 1 && setImmediate(flush))
+    else request.on('end', () => response.writeHead(200, headers).end(body))
   })
   server.keepAliveTimeout = 60_000
   server.listen(0, '127.0.0.1', () => {
