@@ -15,11 +15,16 @@
  * BUCKET_ENTRIES of them; more are answered but not kept, so crafted collisions cost their sender a
  * cache miss and nothing else.
  *
- * An answer is kept the second time its request is seen: requests that never come back (a burst
- * of one-off questions) then cost a fingerprint each, not an answer held until it is pushed out
- * (which would move every answer into the old generation of the heap and make garbage collection
- * the main cost). Bounded by the bytes of the answers and requests kept, oldest first out; answers
- * over 64 KiB are not kept, so that one huge answer cannot flush everything else.
+ * An answer is kept the second time its request is seen, and only if it came back soon enough to
+ * be answered from the cache a third time: within as many misses as the cache holds answers of its
+ * size. Answers pushed out before their request comes back only cost: each is copied, moved to the
+ * old generation of the heap, then left there as garbage, and the collections this churn brings on
+ * slow every request (docs/performance.md measured a fifth fewer requests/s, and ECS hits 10% dearer
+ * for minutes after). So requests that never come back (a burst of one-off questions) cost a
+ * fingerprint each, and so do requests that come back too seldom: when more distinct questions
+ * come in per epoch than the cache holds, it keeps none of them rather than churn. Bounded by the
+ * bytes of the answers and requests kept, oldest first out; answers over 64 KiB are not kept, so
+ * that one huge answer cannot flush everything else.
  */
 
 export const ANSWER_CACHE_DEFAULT_BYTES = 16 * 2 ** 20
@@ -57,11 +62,17 @@ export class AnswerCache<Table extends object> {
    * correctness.
    */
   #seen: Uint32Array
+  /** When each fingerprint of `#seen` was noted, as a count of misses (`#misses`). */
+  #seenAt: Uint32Array
+  /** Answers offered to the cache (misses), the clock of `#seenAt`. */
+  #misses = 0
 
   constructor(maxBytes = ANSWER_CACHE_DEFAULT_BYTES) {
     this.maxBytes = maxBytes
     // About one slot per KiB of the bound (16,384 for 16 MiB), a power of two.
-    this.#seen = new Uint32Array(maxBytes > 0 ? 2 ** Math.max(8, Math.ceil(Math.log2(maxBytes / 1024))) : 0)
+    const slots = maxBytes > 0 ? 2 ** Math.max(8, Math.ceil(Math.log2(maxBytes / 1024))) : 0
+    this.#seen = new Uint32Array(slots)
+    this.#seenAt = new Uint32Array(slots)
   }
 
   get enabled(): boolean {
@@ -87,6 +98,7 @@ export class AnswerCache<Table extends object> {
       this.#order = []
       this.#head = 0
       this.#seen.fill(0)
+      this.#seenAt.fill(0)
       this.#bytes = 0
       this.#entries = 0
     }
@@ -94,8 +106,12 @@ export class AnswerCache<Table extends object> {
     // Slots hold fingerprint + 1 (0 is empty), kept as an unsigned 32-bit value.
     const slot = print & (this.#seen.length - 1)
     const mark = (print + 1) >>> 0
-    if (this.#seen[slot] !== mark) {
+    const now = (this.#misses = (this.#misses + 1) >>> 0)
+    // Misses the cache outlasts with answers of this size: a request back later would find its answer gone.
+    const reach = Math.floor(this.maxBytes / (request.length + answer.length + ENTRY_OVERHEAD))
+    if (this.#seen[slot] !== mark || ((now - this.#seenAt[slot]!) >>> 0) > reach) {
       this.#seen[slot] = mark
+      this.#seenAt[slot] = now
       return
     }
     let bucket = this.#buckets.get(print)
@@ -104,11 +120,14 @@ export class AnswerCache<Table extends object> {
       this.#buckets.set(print, bucket)
       this.#order.push(bucket)
     } else if (bucket.entries.length >= BUCKET_ENTRIES || find(bucket.entries, resource, remote, request) !== undefined) return
-    // The request is copied into memory of its own: the parser's chunk may be a slice of a larger read.
+    // The request is copied into memory of its own (the caller's buffer may be a slice of a larger
+    // read, or be reused), and so is an answer that is a view of a larger buffer, such as a slice of
+    // Buffer's shared pool, which it would keep whole.
     const kept = Buffer.allocUnsafeSlow(request.length)
     request.copy(kept)
-    bucket.entries.push({ resource, remote, request: kept, answer })
-    this.#bytes += entryBytes(kept, answer)
+    const keptAnswer = own(answer)
+    bucket.entries.push({ resource, remote, request: kept, answer: keptAnswer })
+    this.#bytes += entryBytes(kept, keptAnswer)
     this.#entries++
     while (this.#bytes > this.maxBytes && this.#head < this.#order.length) {
       const old = this.#order[this.#head++]!
@@ -134,6 +153,14 @@ function find(entries: Entry[], resource: string, remote: string, request: Buffe
     if (entry.resource === resource && entry.remote === remote && entry.request.equals(request)) return entry
   }
   return undefined
+}
+
+/** `bytes` in memory of its own, not a view of a larger buffer. */
+function own(bytes: Buffer): Buffer {
+  if (bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength) return bytes
+  const copy = Buffer.allocUnsafeSlow(bytes.length)
+  bytes.copy(copy)
+  return copy
 }
 
 function entryBytes(request: Buffer, answer: Buffer): number {

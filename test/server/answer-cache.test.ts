@@ -125,6 +125,42 @@ test('thousands of answers through a small bound: always within it, newest kept,
   assert.equal(cache.get(table, 'ecs', '192.0.2.1', body(4000)), undefined)
 })
 
+test('an answer is kept only if its request came back within as many misses as the cache holds answers of its size', () => {
+  // 10,000 B hold 8 answers of 1,000 B with their requests and overhead: a request must come back
+  // within 8 misses to be kept.
+  const cache = new AnswerCache<object>(10_000)
+  const table = {}
+  const answer = Buffer.alloc(1000, 'a')
+  const miss = (n: number) => cache.set(table, table, 'ecs', '192.0.2.1', body(n), answer)
+  const kept = (n: number) => cache.get(table, 'ecs', '192.0.2.1', body(n)) !== undefined
+  miss(1)
+  for (let n = 100; n < 107; n++) miss(n)
+  miss(1) // back after 8 misses
+  assert.ok(kept(1), 'back soon enough: kept')
+  miss(2)
+  for (let n = 200; n < 209; n++) miss(n)
+  miss(2) // back after 10 misses: it would have been pushed out before its third sight
+  assert.ok(!kept(2), 'back too late: not kept')
+  miss(2) // its second sight counts as the last one: back at once now
+  assert.ok(kept(2), 'then back at once: kept')
+  // Questions cycling through more than the cache holds (here 20 in turn) are never kept: no churn.
+  const churn = new AnswerCache<object>(10_000)
+  for (let round = 0; round < 5; round++) for (let n = 0; n < 20; n++) churn.set(table, table, 'ecs', '192.0.2.1', body(n), answer)
+  assert.equal(churn.size, 0)
+})
+
+test('a small answer cut from Buffer\'s shared pool is kept in memory of its own', () => {
+  const cache = new AnswerCache<object>(1 << 20)
+  const table = {}
+  const answer = Buffer.from('{"small":"answer"}') // a view of Buffer's 8 KiB pool
+  assert.ok(answer.buffer.byteLength > answer.length, 'the test needs a pooled buffer')
+  cache.set(table, table, 'ecs', '192.0.2.1', body(1), answer)
+  cache.set(table, table, 'ecs', '192.0.2.1', body(1), answer)
+  const kept = cache.get(table, 'ecs', '192.0.2.1', body(1))!
+  assert.deepEqual(kept, answer)
+  assert.equal(kept.buffer.byteLength, kept.length)
+})
+
 test('rate limiter: max per fixed window per key, Retry-After until the window ends', () => {
   let now = 10_500
   const limiter = new RateLimiter(2, 1000, () => now)
