@@ -141,6 +141,7 @@ const serverSection = fields<ServerConfig>({
   signing: fields({ key: keyFile, 'previous-keys': listOf(keyFile), 'lifetime-s': positive }, ['key']),
   'log-level': oneOf(LOG_LEVELS),
   workers,
+  'answer-cache-bytes': integer(0),
 })
 
 // ---------------------------------------------------------------------------------------------

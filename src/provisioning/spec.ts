@@ -115,6 +115,8 @@ export interface ServerConfig {
   logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent'
   /** Processes serving the port (node:cluster); `auto` = one per available core. @default 1 */
   workers?: number | 'auto'
+  /** Bytes of POST answers kept for repeated requests, per process (server/answer-cache.ts); 0 = none. @default 16 MiB */
+  answerCacheBytes?: number
 }
 
 /** A whole config file: how to listen and what to serve. */

@@ -72,8 +72,6 @@ export interface AltoServerOptions extends ServerOptions {
   updateStreams?: UpdateStreamOptions
   /** Answer POST services on the lean path of server/fast-lane.ts (default true; tests compare both paths). */
   fastLane?: boolean
-  /** Bytes of POST answers kept for repeated requests (server/answer-cache.ts; default 16 MiB, 0 = none). */
-  answerCacheBytes?: number
   /** The longest a fast-lane answer waits to be written with the rest of its event-loop turn (server/write-batch.ts; default 1 ms, 0 = each at once). */
   writeBatchMs?: number
 }

@@ -48,6 +48,7 @@ test('a config using every key loads to the expected server options and spec', (
     },
     admin: { host: '127.0.0.1', port: 9181 },
     logLevel: 'debug',
+    answerCacheBytes: 33554432,
   })
   const expected: NetworkSpec = {
     networkMaps: [
