@@ -392,7 +392,7 @@ export function loadConfigText(text: string, options: { file: string; baseDir: s
         : (syntax.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')
     throw new AltoConfigError(`invalid YAML: ${message}`, { file: options.file, line: syntax.linePos?.[0].line })
   }
-  const src = new Source(options.file, undefined, { doc, lines })
+  const src = new Source(options.file, text, { doc, lines })
   const ctx: Ctx = { src, baseDir: options.baseDir, read: [options.file] }
   let root: unknown
   try {
@@ -417,6 +417,7 @@ export function loadConfigText(text: string, options: { file: string; baseDir: s
     if (server.workers !== undefined && server.workers !== 1) src.fail(['server', 'workers'], 'must be 1 with a bgp: section: a live BGP feed runs in one process')
   }
   recordOrigins(config, origins)
+  src.release() // checked: lines are parsed again from the text if a later error needs one
   FILES.set(config, [...new Set(ctx.read)])
   return config
 }

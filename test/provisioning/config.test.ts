@@ -3,7 +3,9 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
+import { LineCounter, parseDocument } from 'yaml'
 import { AltoConfigError } from '../../src/protocol/errors.ts'
+import { Source } from '../../src/provisioning/config-source.ts'
 import { formatSpecPath, loadConfigFile, loadConfigText, locate, rfcCostMapToSpec, rfcNetworkMapToSpec } from '../../src/provisioning/config.ts'
 import type { NetworkSpec } from '../../src/provisioning/spec.ts'
 
@@ -183,6 +185,22 @@ test('referenced files resolve against baseDir', () => {
   assert.equal(error.file, 'inline.yaml')
   assert.equal(error.line, 7)
   assert.match(error.message, /server\.tls\.cert: cannot read \/nonexistent\/tls\/server\.crt: no such file/)
+})
+
+test('a checked file lets go of its parsed document and finds lines again from its text', () => {
+  const text = readFileSync(fixture('locate.yaml'), 'utf8')
+  const lines = new LineCounter()
+  const src = new Source('locate.yaml', text, { doc: parseDocument(text, { lineCounter: lines }), lines })
+  const paths = [['network-maps', 0, 'pids', 'PID1', 'ipv4', 1], ['network-maps', 0, 'pids', 'PID2'], ['network-maps', 1, 'file']]
+  const before = paths.map((path) => src.line(path))
+  assert.deepEqual(before.slice(0, 2), [9, 10])
+  src.release()
+  assert.deepEqual(paths.map((path) => src.line(path)), before)
+  // A source without its text keeps its document: there would be nothing to parse again.
+  const ownLines = new LineCounter()
+  const kept = new Source('x.yaml', undefined, { doc: parseDocument('a:\n  b: 1\n', { lineCounter: ownLines }), lines: ownLines })
+  kept.release()
+  assert.equal(kept.line(['a', 'b']), 2)
 })
 
 test('locate maps spec paths to lines of the config', () => {
