@@ -50,6 +50,11 @@ export class Source {
     return offset === undefined ? undefined : parsed.lines.linePos(offset).line
   }
 
+  /** Whether the parsed document is held (see {@link release}). */
+  get holdsDocument(): boolean {
+    return this.#parsed !== undefined
+  }
+
   /**
    * Let go of the parsed document once the file has been checked, keeping only its text: a YAML
    * document holds several objects per value (a config of 65,536 costs: about 35 MB that a
@@ -92,6 +97,11 @@ const ORIGINS = new WeakMap<object, Origins>()
 export function recordOrigins(config: AltoConfig, origins: Origins): void {
   ORIGINS.set(config, origins)
   ORIGINS.set(config.network, origins)
+}
+
+/** The source a loaded config was read from (its main file), if recorded. */
+export function configSource(config: AltoConfig): Source | undefined {
+  return ORIGINS.get(config)?.main
 }
 
 /** A spec path as a field name: `cost-maps[1].costs.PID1.PID9`, `prefixes["192.0.2.0/24"]`. */

@@ -112,6 +112,9 @@ const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'
 const port = integer(0, 65535)
 const positive = integer(1)
 
+/** The largest answer cache `server.answer-cache-bytes` sets up (16 GiB; its tables of sightings then take 128 MiB). */
+export const MAX_ANSWER_CACHE_BYTES = 2 ** 34
+
 /** The most worker processes `server.workers` (and `alto serve --workers`) accept. */
 export const MAX_WORKERS = 1024
 
@@ -141,7 +144,7 @@ const serverSection = fields<ServerConfig>({
   signing: fields({ key: keyFile, 'previous-keys': listOf(keyFile), 'lifetime-s': positive }, ['key']),
   'log-level': oneOf(LOG_LEVELS),
   workers,
-  'answer-cache-bytes': integer(0),
+  'answer-cache-bytes': integer(0, MAX_ANSWER_CACHE_BYTES),
 })
 
 // ---------------------------------------------------------------------------------------------

@@ -17,6 +17,8 @@
  *
  * Answers are written at the end of the event-loop turn that computed them, together with the
  * turn's other answers (server/write-batch.ts): a client waiting for several is then woken once.
+ * Answers that have waited their bound are written out before an answer is computed, and all
+ * waiting answers before a request goes to fastify.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { promisify } from 'node:util'
@@ -174,6 +176,8 @@ export class FastLane {
       if (cache.enabled) o.metrics.recordCache(cached !== undefined)
       if (cached !== undefined) body = cached
       else {
+        // Computing takes far longer than a hit: answers that have waited their bound go first.
+        this.batch.flushIfDue()
         body = Buffer.from(o.answer(resource, table, parseJsonBody(bytes), remote || undefined))
         cache.set(table, o.table(), resource.id, remote, bytes, body)
       }

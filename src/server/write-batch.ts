@@ -14,9 +14,12 @@
  * What it costs: an answer waits for the rest of its turn, that is, for the requests that arrived
  * with it to be answered too. An idle server answers one request per turn, so it waits for nothing.
  * A loaded one answers dozens, and each answer is sent when all of them are ready instead of when
- * its own is. No answer waits more than `maxWaitMs` (1 ms by default): a batch that old is written
- * at once, the newest answer included. Each answer is still written separately, in the order it
- * was queued, so pipelined answers keep their order (node:http orders them anyway).
+ * its own is. A batch that has waited `maxWaitMs` (1 ms by default) is written as the next answer
+ * joins it, or before the next answer is computed (`flushIfDue`), so an answer goes out at most
+ * about `maxWaitMs` plus one computation later than it would alone. (Writing the batch before
+ * every computation would bound it tighter, but distinct requests, each computed, then lose the
+ * batching: 20% fewer of them per second here.) Each answer is still written separately, in the
+ * order it was queued, so pipelined answers keep their order (node:http orders them anyway).
  */
 import type { ServerResponse } from 'node:http'
 
@@ -72,6 +75,11 @@ export class WriteBatch {
     }
   }
 
+  /** Write the queued answers if they have waited `maxWaitMs`: before work that takes a while. */
+  flushIfDue(): void {
+    if (this.#writes.length > 0 && this.now() - this.#since >= this.maxWaitMs) this.flush()
+  }
+
   /** Write every queued answer, in order. An answer queued by a write is written with the next batch. */
   flush(): void {
     const responses = this.#responses
@@ -85,8 +93,14 @@ export class WriteBatch {
         try {
           writes[i]!()
         } catch (error) {
-          this.onError(error)
-          responses[i]!.destroy()
+          // A half-written answer cannot be finished; one that was sent (the log line threw) stands.
+          const response = responses[i]!
+          if (!response.writableEnded) response.destroy()
+          try {
+            this.onError(error)
+          } catch {
+            // the report failed too: nothing is left to tell, and the rest of the batch still goes out
+          }
         }
       }
     } finally {

@@ -5,7 +5,7 @@ import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { LineCounter, parseDocument } from 'yaml'
 import { AltoConfigError } from '../../src/protocol/errors.ts'
-import { Source } from '../../src/provisioning/config-source.ts'
+import { configSource, Source } from '../../src/provisioning/config-source.ts'
 import { formatSpecPath, loadConfigFile, loadConfigText, locate, rfcCostMapToSpec, rfcNetworkMapToSpec } from '../../src/provisioning/config.ts'
 import type { NetworkSpec } from '../../src/provisioning/spec.ts'
 
@@ -201,6 +201,12 @@ test('a checked file lets go of its parsed document and finds lines again from i
   const kept = new Source('x.yaml', undefined, { doc: parseDocument('a:\n  b: 1\n', { lineCounter: ownLines }), lines: ownLines })
   kept.release()
   assert.equal(kept.line(['a', 'b']), 2)
+})
+
+test('a loaded config does not hold its parsed YAML document, and still locates lines', () => {
+  const config = loadConfigFile(fixture('locate.yaml'))
+  assert.equal(configSource(config)?.holdsDocument, false)
+  assert.equal(locate(config, ['network-maps', 0, 'pids', 'PID1', 'ipv4', 1]).line, 9)
 })
 
 test('locate maps spec paths to lines of the config', () => {

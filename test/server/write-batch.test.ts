@@ -11,6 +11,9 @@ import { setImmediate as turn } from 'node:timers/promises'
 import { WriteBatch } from '../../src/server/write-batch.ts'
 import { createAltoServer } from '../../src/server/app.ts'
 import { rfcSnapshot } from '../helpers/rfc-server.ts'
+import { request } from 'undici'
+
+const ECS = JSON.stringify({ 'cost-type': { 'cost-mode': 'numerical', 'cost-metric': 'routingcost' }, endpoints: { srcs: ['ipv4:192.0.2.2'], dsts: ['ipv4:192.0.2.89'] } })
 
 /** A stand-in response that only records being destroyed. */
 function response(destroyed: string[], name: string): ServerResponse {
@@ -61,6 +64,21 @@ test('an answer queued once the batch has waited maxWaitMs is written at once, w
   assert.equal(batch.size, 0)
 })
 
+test('flushIfDue writes the batch only once it has waited maxWaitMs', async () => {
+  const { batch, add, written, at } = setup(1)
+  at(5)
+  add('a')
+  at(5.9)
+  batch.flushIfDue()
+  assert.deepEqual(written, [], 'not due yet')
+  at(6)
+  batch.flushIfDue()
+  assert.deepEqual(written, ['a'])
+  batch.flushIfDue() // nothing queued: nothing to do
+  await turn()
+  assert.deepEqual(written, ['a'])
+})
+
 test('maxWaitMs 0 writes each answer as it is queued', () => {
   const { add, written } = setup(0)
   add('a')
@@ -81,6 +99,23 @@ test('a write that throws is reported and its response destroyed; the others are
   assert.deepEqual(destroyed, ['b'])
   assert.equal(errors.length, 1)
   assert.match(String(errors[0]), /header rejected/)
+})
+
+test('a write that throws after its answer was sent leaves the response alone; a failing report does not stop the batch', async () => {
+  const written: string[] = []
+  const destroyed: string[] = []
+  const batch = new WriteBatch(1, () => {
+    throw new Error('the logger is gone')
+  })
+  const sent = { writableEnded: true, destroy: () => destroyed.push('sent') } as unknown as ServerResponse
+  batch.add(sent, () => {
+    written.push('sent')
+    throw new Error('the log line failed')
+  })
+  batch.add(response(destroyed, 'next'), () => written.push('next'))
+  await turn()
+  assert.deepEqual(written, ['sent', 'next'])
+  assert.deepEqual(destroyed, [], 'an answer already sent is not cut off')
 })
 
 test('an answer queued while a batch is being written goes to the next batch', async () => {
@@ -139,4 +174,47 @@ test('pipelined requests on one connection are answered in their order', async (
   } finally {
     await server.close()
   }
+})
+
+test('the fast lane queues its answers, writes those due before computing one, and all before handing a request to fastify', async () => {
+  const server = createAltoServer(rfcSnapshot(), { port: 0, logLevel: 'silent', limits: { rateLimit: { max: 0, windowMs: 1000 } } })
+  const base = await server.listen()
+  const batch = server.fastLane!.batch
+  assert.equal(batch.maxWaitMs, 1, 'the default bound')
+  const events: string[] = []
+  const add = batch.add.bind(batch)
+  const flush = batch.flush.bind(batch)
+  batch.add = (response, write) => {
+    events.push('add')
+    add(response, write)
+  }
+  batch.flush = () => {
+    events.push('flush')
+    flush()
+  }
+  const flushIfDue = batch.flushIfDue.bind(batch)
+  batch.flushIfDue = () => {
+    events.push('due')
+    flushIfDue()
+  }
+  try {
+    const ask = async () => {
+      events.length = 0
+      const answer = await request(new URL('/endpointcost/endpoint-cost', base), { method: 'POST', headers: { 'content-type': 'application/alto-endpointcostparams+json' }, body: ECS })
+      assert.equal(answer.statusCode, 200)
+      await answer.body.text()
+      return events.filter((e, i) => e !== 'flush' || events[i - 1] !== 'flush').slice(0, 2)
+    }
+    assert.deepEqual(await ask(), ['due', 'add'], 'a miss: answers due go out, then the answer is computed and queued')
+    assert.deepEqual(await ask(), ['due', 'add'], 'kept on its second sight, still computed')
+    assert.deepEqual(await ask(), ['add', 'flush'], 'a hit: queued at once, written at the end of the turn')
+    events.length = 0
+    const ird = await request(base, { headers: { accept: 'application/alto-directory+json' } })
+    await ird.body.text()
+    assert.equal(events[0], 'flush', 'the IRD goes to fastify: the queue goes out first')
+  } finally {
+    await server.close()
+  }
+  const atOnce = createAltoServer(rfcSnapshot(), { port: 0, logLevel: 'silent', writeBatchMs: 0 })
+  assert.equal(atOnce.fastLane!.batch.maxWaitMs, 0, 'writeBatchMs reaches the lane')
 })
