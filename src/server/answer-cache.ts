@@ -108,7 +108,7 @@ export class AnswerCache<Table extends object> {
     const mark = (print + 1) >>> 0
     const now = (this.#misses = (this.#misses + 1) >>> 0)
     // Misses the cache outlasts with answers of this size: a request back later would find its answer gone.
-    const reach = Math.floor(this.maxBytes / (request.length + answer.length + ENTRY_OVERHEAD))
+    const reach = Math.floor(this.maxBytes / entryBytes(request, answer))
     if (this.#seen[slot] !== mark || ((now - this.#seenAt[slot]!) >>> 0) > reach) {
       this.#seen[slot] = mark
       this.#seenAt[slot] = now
@@ -123,8 +123,7 @@ export class AnswerCache<Table extends object> {
     // The request is copied into memory of its own (the caller's buffer may be a slice of a larger
     // read, or be reused), and so is an answer that is a view of a larger buffer, such as a slice of
     // Buffer's shared pool, which it would keep whole.
-    const kept = Buffer.allocUnsafeSlow(request.length)
-    request.copy(kept)
+    const kept = copyOf(request)
     const keptAnswer = own(answer)
     bucket.entries.push({ resource, remote, request: kept, answer: keptAnswer })
     this.#bytes += entryBytes(kept, keptAnswer)
@@ -157,7 +156,10 @@ function find(entries: Entry[], resource: string, remote: string, request: Buffe
 
 /** `bytes` in memory of its own, not a view of a larger buffer. */
 function own(bytes: Buffer): Buffer {
-  if (bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength) return bytes
+  return bytes.byteOffset === 0 && bytes.length === bytes.buffer.byteLength ? bytes : copyOf(bytes)
+}
+
+function copyOf(bytes: Buffer): Buffer {
   const copy = Buffer.allocUnsafeSlow(bytes.length)
   bytes.copy(copy)
   return copy

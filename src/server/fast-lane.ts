@@ -132,11 +132,7 @@ export class FastLane {
     const finish = (status: number, payload?: Buffer, encoding?: string) => {
       if (payload) headers.push('content-length', String(payload.length))
       if (encoding) headers.push('content-encoding', encoding)
-      this.batch.add(response, () => {
-        response.writeHead(status, headers)
-        response.end(payload)
-        this.#done(resource.kind, id, 'GET', request.url, status, started)
-      })
+      this.#queue(request, response, resource.kind, id, status, headers, payload, started)
     }
     if (ifNoneMatch(request.headers['if-none-match'], body.etag)) {
       finish(304)
@@ -209,10 +205,15 @@ export class FastLane {
       headers.push('x-request-id', id, 'content-type', type, 'content-length', String(payload.length))
     }
     if (encoding !== undefined) headers.push('content-encoding', encoding)
+    this.#queue(request, response, kind, id, status, headers, payload, started)
+  }
+
+  /** Queue an answer to be written with the rest of its turn (server/write-batch.ts), then counted and logged. */
+  #queue(request: IncomingMessage, response: ServerResponse, kind: ResourceKind, id: string, status: number, headers: string[], payload: Buffer | undefined, started: number): void {
     this.batch.add(response, () => {
       response.writeHead(status, headers)
       response.end(payload)
-      this.#done(kind, id, 'POST', request.url, status, started)
+      this.#done(kind, id, request.method!, request.url, status, started)
     })
   }
 

@@ -58,26 +58,22 @@ export class WriteBatch {
    * `maxWaitMs` (with `maxWaitMs` 0, always now).
    */
   add(response: ServerResponse, write: AnswerWrite): void {
-    if (this.maxWaitMs <= 0 && !this.#flushing) {
-      this.#responses.push(response)
-      this.#writes.push(write)
-      this.flush()
-      return
+    if (this.#writes.length === 0) {
+      this.#since = this.now()
+      setImmediate(this.#flush) // comes after an early flush too, and finds nothing to write
     }
-    const first = this.#writes.length === 0
     this.#responses.push(response)
     this.#writes.push(write)
-    if (first) {
-      this.#since = this.now()
-      setImmediate(this.#flush)
-    } else if (this.now() - this.#since >= this.maxWaitMs) {
-      this.flush() // the immediate still comes, and finds this batch gone
-    }
+    if (this.#due()) this.flush()
   }
 
   /** Write the queued answers if they have waited `maxWaitMs`: before work that takes a while. */
   flushIfDue(): void {
-    if (this.#writes.length > 0 && this.now() - this.#since >= this.maxWaitMs) this.flush()
+    if (this.#due()) this.flush()
+  }
+
+  #due(): boolean {
+    return this.#writes.length > 0 && this.now() - this.#since >= this.maxWaitMs
   }
 
   /** Write every queued answer, in order. An answer queued by a write is written with the next batch. */
